@@ -1,0 +1,3 @@
+module github.com/minilm-coreml/minilm
+
+go 1.19
