@@ -36,7 +36,6 @@ def _pip_venv_impl(ctx):
         "--no-deps",
         "--only-binary=:all:",
         "--disable-pip-version-check",
-        "--no-cache-dir",
         "--retries=2",
         "--timeout=60",
         "-r",

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: what CI runs (.ci/run) and what the README shows.
+#
+#   tools/test.sh          everything: Bazel tests (Go, tokenizer and embedding parity, STS-B,
+#                          darwin type-check guard, conversion of every variant and its
+#                          validation, Python tests, quick benchmarks), `go test ./...` with
+#                          the machine's Go, and the macOS-only target check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "bazel build //... (macOS-only targets are skipped on Linux)"
+bazel build //...
+
+step "bazel test //..."
+bazel test //...
+
+step "//models:minilm_mlmodelc is macOS-only: Bazel must refuse it here with its incompatibility error"
+if [ "$(uname -s)" != Darwin ]; then
+  if out="$(bazel build //models:minilm_mlmodelc 2>&1)"; then
+    echo "FAIL: //models:minilm_mlmodelc built on $(uname -s)" >&2
+    exit 1
+  fi
+  grep -q "is incompatible and cannot be built" <<<"$out" || { echo "$out" >&2; exit 1; }
+  echo "ok: $(grep -m1 'incompatible' <<<"$out")"
+fi
+
+step "go test ./... with the machine's Go ($(go version))"
+MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" \
+  GOFLAGS=-mod=mod go test -count=1 ./...
