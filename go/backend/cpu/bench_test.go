@@ -1,0 +1,104 @@
+package cpu
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/plan"
+)
+
+// BenchmarkSGEMM times the encoder's linear-layer shapes (M tokens × K inputs → N outputs)
+// on all GOMAXPROCS threads and reports GFLOP/s.
+func BenchmarkSGEMM(b *testing.B) {
+	shapes := []struct {
+		name string
+		k, n int
+	}{{"qkv", 384, 1152}, {"out", 384, 384}, {"up", 384, 1536}, {"down", 1536, 384}}
+	for _, ks := range allKernels() {
+		ks := ks
+		for _, m := range []int{16, 128, 1024} {
+			for _, s := range shapes {
+				if ks.name == "go" && m > 128 {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/M=%d/%s_K=%d_N=%d", ks.name, m, s.name, s.k, s.n), func(b *testing.B) {
+					rng := rand.New(rand.NewSource(1))
+					p := newPool(runtime.GOMAXPROCS(0))
+					defer p.close()
+					pb := newPacked(s.n, s.k)
+					pb.packNK(randSlice(rng, s.n*s.k), s.k)
+					g := &gemmArgs{c: make([]float32, m*s.n), ldc: s.n, a: randSlice(rng, m*s.k), lda: s.k, m: m,
+						b: pb, bias: padBias(randSlice(rng, s.n)), k: &ks}
+					b.ReportAllocs()
+					b.ResetTimer()
+					start := time.Now()
+					for i := 0; i < b.N; i++ {
+						p.gemm(g)
+					}
+					b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkAttention times one layer's attention (all heads) for rows×seq real tokens.
+func BenchmarkAttention(b *testing.B) {
+	for _, sz := range []struct{ rows, seq int }{{32, 16}, {32, 32}, {1, 128}, {8, 256}} {
+		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
+			const d, heads = 384, 12
+			rng := rand.New(rand.NewSource(1))
+			be := &Backend{cfg: &config{HiddenSize: d, IntermediateSize: 1536}, heads: heads, headD: d / heads,
+				pool: newPool(runtime.GOMAXPROCS(0)), k: selectKernels(false)}
+			defer be.pool.close()
+			tokens := sz.rows * sz.seq
+			a := be.getArena(tokens)
+			copy(a.qkv, randSlice(rng, len(a.qkv)))
+			spans := make([]seqSpan, sz.rows)
+			for r := range spans {
+				spans[r] = seqSpan{row: r, start: r * sz.seq, pos: make([]int32, sz.seq)}
+			}
+			// FLOPs: QKᵀ and PV, 2·L²·d each per sequence.
+			flop := float64(sz.rows) * 4 * float64(sz.seq*sz.seq*d)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				be.attention(a, spans)
+			}
+			b.ReportMetric(flop*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkForward times the whole encoder on rows texts of seq real tokens each.
+func BenchmarkForward(b *testing.B) {
+	be := sharedBackend(b)
+	for _, sz := range []struct{ rows, seq int }{{32, 16}, {32, 32}, {1, 128}, {32, 128}} {
+		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			n := sz.rows * sz.seq
+			in := &backend.Input{Shape: plan.Shape{Batch: sz.rows, Seq: sz.seq}, Rows: sz.rows,
+				IDs: make([]int32, n), Mask: make([]int32, n), TypeIDs: make([]int32, n)}
+			for i := range in.IDs {
+				in.IDs[i] = int32(1000 + rng.Intn(28000))
+				in.Mask[i] = 1
+			}
+			out := make([]float32, n*be.HiddenSize())
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if err := be.Forward(context.Background(), in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(sz.rows*b.N)/time.Since(start).Seconds(), "texts/s")
+		})
+	}
+}

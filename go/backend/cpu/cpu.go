@@ -1,0 +1,377 @@
+// Package cpu is a pure-Go (plus amd64 assembly) backend that runs the BERT encoder of
+// all-MiniLM-L6-v2 on the CPU.
+//
+// Weights are read once from model.safetensors and packed into the layout of the SGEMM
+// micro-kernel (AVX2+FMA assembly on amd64 when the CPU has it, portable Go otherwise). All
+// real tokens of a batch are folded into the rows of each linear layer, so padding costs
+// nothing there; only attention looks at sequence boundaries, and a padded key never enters
+// a softmax. The hidden state of padded positions is therefore not computed: Forward writes
+// zeros there (pooling ignores them).
+//
+// Work runs on a fixed set of worker goroutines per backend (WithThreads, default
+// GOMAXPROCS): concurrent Forward calls share them instead of multiplying goroutines.
+package cpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/plan"
+)
+
+// Default limits.
+const (
+	DefaultMaxBatch = 64
+	// chunkTokens bounds the real tokens encoded at once; rows are independent, so a larger
+	// batch is run in chunks of whole rows, keeping working memory bounded.
+	chunkTokens = 2048
+)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	maxBatch int
+	maxSeq   int
+	threads  int
+	pureGo   bool
+}
+
+// WithMaxBatch sets the largest batch Shapes allows (default 64).
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
+
+// WithMaxSeq lowers the longest sequence Shapes allows (default and upper bound: the model's
+// max_position_embeddings, 512).
+func WithMaxSeq(n int) Option { return func(o *options) { o.maxSeq = n } }
+
+// WithThreads sets how many goroutines compute in parallel for this backend, shared by all
+// concurrent Forward calls (default runtime.GOMAXPROCS(0)).
+func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// withPureGo disables the assembly kernels (for tests).
+func withPureGo() Option { return func(o *options) { o.pureGo = true } }
+
+// Backend runs the encoder on the CPU. It is safe for concurrent use.
+type Backend struct {
+	cfg    *config
+	w      *weights
+	eps    float32
+	heads  int
+	headD  int
+	shapes shapeSet
+	pool   *pool
+	arenas sync.Pool
+	closed int32
+	k      kernels
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New loads config.json and model.safetensors from modelDir.
+func New(modelDir string, opts ...Option) (*Backend, error) {
+	o := options{maxBatch: DefaultMaxBatch, threads: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxBatch < 1 {
+		return nil, fmt.Errorf("cpu: max batch %d must be positive", o.maxBatch)
+	}
+	cfgPath, wPath, err := modelFiles(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := readConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	maxSeq := cfg.MaxPositionEmbeddings
+	if o.maxSeq > 0 && o.maxSeq < maxSeq {
+		maxSeq = o.maxSeq
+	}
+	w, err := loadWeights(wPath, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{
+		cfg:    cfg,
+		w:      w,
+		eps:    float32(cfg.LayerNormEps),
+		heads:  cfg.NumAttentionHeads,
+		headD:  cfg.HiddenSize / cfg.NumAttentionHeads,
+		shapes: shapeSet{maxBatch: o.maxBatch, maxSeq: maxSeq},
+		pool:   newPool(o.threads),
+		k:      selectKernels(o.pureGo),
+	}
+	return b, nil
+}
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return "cpu" }
+
+// ISA names the instruction set of the kernels in use: "avx2+fma" or "go".
+func (b *Backend) ISA() string { return b.k.name }
+
+// Shapes implements backend.Backend: any batch up to the maximum and any sequence length up
+// to max_position_embeddings.
+func (b *Backend) Shapes() plan.ShapeSet { return b.shapes }
+
+// HiddenSize implements backend.Backend.
+func (b *Backend) HiddenSize() int { return b.cfg.HiddenSize }
+
+// Close implements backend.Backend.
+func (b *Backend) Close() error {
+	if atomic.CompareAndSwapInt32(&b.closed, 0, 1) {
+		b.pool.close()
+	}
+	return nil
+}
+
+type shapeSet struct{ maxBatch, maxSeq int }
+
+func (s shapeSet) Fit(rows, seq int) (plan.Shape, bool) {
+	if rows > s.maxBatch || seq > s.maxSeq {
+		return plan.Shape{}, false
+	}
+	if rows < 1 {
+		rows = 1
+	}
+	if seq < 1 {
+		seq = 1
+	}
+	return plan.Shape{Batch: rows, Seq: seq}, true
+}
+
+func (s shapeSet) MaxBatch() int { return s.maxBatch }
+func (s shapeSet) MaxSeq() int   { return s.maxSeq }
+
+// ErrClosed is returned by Forward after Close.
+var ErrClosed = errors.New("cpu: backend is closed")
+
+// seqSpan is one row's real tokens within a chunk: rows [start, start+n) of the folded
+// matrices; pos[i] is the column (position id) of the i-th token in the padded input.
+type seqSpan struct {
+	row   int
+	start int
+	pos   []int32
+}
+
+// Forward implements backend.Backend.
+func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32) error {
+	if atomic.LoadInt32(&b.closed) != 0 {
+		return ErrClosed
+	}
+	if err := b.check(in, out); err != nil {
+		return err
+	}
+	d, seq := b.cfg.HiddenSize, in.Shape.Seq
+	outN := in.Rows * seq * d
+	for i := range out[:outN] {
+		out[i] = 0
+	}
+	// Gather the real tokens of each row; cut the rows into chunks of bounded token count.
+	posBuf := make([]int32, 0, in.Rows*seq)
+	spans := make([]seqSpan, 0, in.Rows)
+	for r := 0; r < in.Rows; r++ {
+		p0 := len(posBuf)
+		for t := 0; t < seq; t++ {
+			if in.Mask[r*seq+t] != 0 {
+				posBuf = append(posBuf, int32(t))
+			}
+		}
+		if len(posBuf) > p0 {
+			spans = append(spans, seqSpan{row: r, pos: posBuf[p0:len(posBuf):len(posBuf)]})
+		}
+	}
+	for len(spans) > 0 {
+		n, tokens := 0, 0
+		for n < len(spans) && (n == 0 || tokens+len(spans[n].pos) <= chunkTokens) {
+			spans[n].start = tokens
+			tokens += len(spans[n].pos)
+			n++
+		}
+		if err := b.encodeChunk(ctx, in, spans[:n], tokens, out); err != nil {
+			return err
+		}
+		spans = spans[n:]
+	}
+	return nil
+}
+
+func (b *Backend) check(in *backend.Input, out []float32) error {
+	s := in.Shape
+	switch {
+	case s.Batch < 0 || s.Seq < 0 || in.Rows < 0 || in.Rows > s.Batch:
+		return fmt.Errorf("cpu: bad input: %d rows in shape %dx%d", in.Rows, s.Batch, s.Seq)
+	case s.Seq > b.shapes.maxSeq:
+		return fmt.Errorf("cpu: sequence length %d exceeds the maximum %d", s.Seq, b.shapes.maxSeq)
+	case s.Batch > b.shapes.maxBatch:
+		return fmt.Errorf("cpu: batch %d exceeds the maximum %d", s.Batch, b.shapes.maxBatch)
+	case len(in.IDs) < s.Tokens() || len(in.Mask) < s.Tokens() || (in.TypeIDs != nil && len(in.TypeIDs) < s.Tokens()):
+		return fmt.Errorf("cpu: bad input: IDs, Mask and TypeIDs need %d values, have %d, %d, %d", s.Tokens(), len(in.IDs), len(in.Mask), len(in.TypeIDs))
+	case len(out) < in.Rows*s.Seq*b.cfg.HiddenSize:
+		return fmt.Errorf("cpu: output holds %d values, need %d", len(out), in.Rows*s.Seq*b.cfg.HiddenSize)
+	}
+	n := in.Rows * s.Seq
+	for i, id := range in.IDs[:n] {
+		if in.Mask[i] != 0 && (id < 0 || int(id) >= b.cfg.VocabSize) {
+			return fmt.Errorf("cpu: token id %d at row %d position %d is outside the vocabulary (%d)", id, i/s.Seq, i%s.Seq, b.cfg.VocabSize)
+		}
+	}
+	if in.TypeIDs != nil {
+		for i, tt := range in.TypeIDs[:n] {
+			if in.Mask[i] != 0 && (tt < 0 || int(tt) >= b.cfg.TypeVocabSize) {
+				return fmt.Errorf("cpu: token type %d at row %d position %d is outside [0, %d)", tt, i/s.Seq, i%s.Seq, b.cfg.TypeVocabSize)
+			}
+		}
+	}
+	return nil
+}
+
+// arena holds one chunk's activations, sized by its token count and reused across calls.
+type arena struct {
+	x, qkv, ctx, tmp, ffn []float32
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+func (b *Backend) getArena(tokens int) *arena {
+	a, _ := b.arenas.Get().(*arena)
+	if a == nil {
+		a = new(arena)
+	}
+	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
+	a.x = grow(a.x, tokens*d)
+	a.qkv = grow(a.qkv, tokens*3*d)
+	a.ctx = grow(a.ctx, tokens*d)
+	a.tmp = grow(a.tmp, tokens*d)
+	a.ffn = grow(a.ffn, tokens*f)
+	return a
+}
+
+// rowsPerTask is the token granularity of row-wise parallel passes (embeddings, LayerNorm).
+const rowsPerTask = 32
+
+func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []seqSpan, tokens int, out []float32) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a := b.getArena(tokens)
+	defer b.arenas.Put(a)
+	d := b.cfg.HiddenSize
+	seq := in.Shape.Seq
+	w := b.w
+
+	// Embeddings + LayerNorm.
+	b.pool.run(len(spans), func(si int, _ *scratch) {
+		sp := spans[si]
+		for i, t := range sp.pos {
+			src := sp.row*seq + int(t)
+			x := a.x[(sp.start+i)*d : (sp.start+i+1)*d]
+			word := w.word[int(in.IDs[src])*d:]
+			pos := w.pos[int(t)*d:]
+			tt := 0
+			if in.TypeIDs != nil {
+				tt = int(in.TypeIDs[src])
+			}
+			typ := w.typ[tt*d:]
+			for c := range x {
+				x[c] = word[c] + pos[c] + typ[c]
+			}
+			layerNorm(x, w.embG, w.embB, b.eps)
+		}
+	})
+
+	for li := range w.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b.layer(&w.layers[li], a, spans, tokens)
+	}
+
+	for _, sp := range spans {
+		for i, t := range sp.pos {
+			dst := out[(sp.row*seq+int(t))*d : (sp.row*seq+int(t)+1)*d]
+			copy(dst, a.x[(sp.start+i)*d:(sp.start+i+1)*d])
+		}
+	}
+	return nil
+}
+
+func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
+	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
+	p := b.pool
+
+	p.gemm(&gemmArgs{c: a.qkv, ldc: 3 * d, a: a.x, lda: d, m: tokens, b: l.qkv, bias: l.qkvBias, k: &b.k})
+	b.attention(a, spans)
+	p.gemm(&gemmArgs{c: a.tmp, ldc: d, a: a.ctx, lda: d, m: tokens, b: l.out, bias: l.outBias, k: &b.k})
+	b.addNorm(a.x, a.tmp, l.ln1G, l.ln1B, tokens)
+	gelu := b.k.gelu
+	p.gemm(&gemmArgs{c: a.ffn, ldc: f, a: a.x, lda: d, m: tokens, b: l.up, bias: l.upBias, k: &b.k,
+		epilogue: func(r0, r1, c0, c1 int) {
+			for r := r0; r < r1; r++ {
+				gelu(a.ffn[r*f+c0 : r*f+c1])
+			}
+		}})
+	p.gemm(&gemmArgs{c: a.tmp, ldc: d, a: a.ffn, lda: f, m: tokens, b: l.down, bias: l.dnBias, k: &b.k})
+	b.addNorm(a.x, a.tmp, l.ln2G, l.ln2B, tokens)
+}
+
+// addNorm sets x = LayerNorm(x + y) row by row.
+func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
+	d := b.cfg.HiddenSize
+	eps := b.eps
+	b.pool.run(ceilDiv(tokens, rowsPerTask), func(task int, _ *scratch) {
+		r1 := (task + 1) * rowsPerTask
+		if r1 > tokens {
+			r1 = tokens
+		}
+		for r := task * rowsPerTask; r < r1; r++ {
+			xr := x[r*d : (r+1)*d]
+			yr := y[r*d : (r+1)*d]
+			for c := range xr {
+				xr[c] += yr[c]
+			}
+			layerNorm(xr, g, beta, eps)
+		}
+	})
+}
+
+// attention computes softmax(QKᵀ)V per sequence and head (the 1/√d scale is folded into the
+// query weights) into a.ctx.
+func (b *Backend) attention(a *arena, spans []seqSpan) {
+	d, heads, hd := b.cfg.HiddenSize, b.heads, b.headD
+	ld := 3 * d
+	softmax := b.k.softmax
+	b.pool.run(len(spans)*heads, func(task int, s *scratch) {
+		sp := spans[task/heads]
+		h := task % heads
+		L := len(sp.pos)
+		base := sp.start * ld
+		// Scores S = Q·Kᵀ, L×L, row stride padded to the panel width.
+		s.kp.reset(L, hd, nil)
+		s.kp.packNK(a.qkv[base+d+h*hd:], ld)
+		lds := s.kp.panels * nr
+		scores := s.scoresBuf(L * lds)
+		gemmSerial(&gemmArgs{c: scores, ldc: lds, cPadded: true, a: a.qkv[base+h*hd:], lda: ld, m: L, b: &s.kp, k: &b.k}, s)
+		for r := 0; r < L; r++ {
+			softmax(scores[r*lds : r*lds+L])
+		}
+		// Context = P·V, L×hd, written into this head's columns.
+		s.vp.reset(hd, L, nil)
+		s.vp.packKN(a.qkv[base+2*d+h*hd:], ld)
+		gemmSerial(&gemmArgs{c: a.ctx[sp.start*d+h*hd:], ldc: d, a: scores, lda: lds, m: L, b: &s.vp, k: &b.k}, s)
+	})
+}
+
+func sqrt(x float64) float64 { return math.Sqrt(x) }

@@ -1,0 +1,285 @@
+package cpu
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"github.com/minilm-coreml/minilm/go/plan"
+	"github.com/minilm-coreml/minilm/go/pooling"
+)
+
+const fixturePath = "testdata/fixtures/encoder_reference.json"
+
+type refCase struct {
+	Text      string    `json:"text"`
+	IDs       []int32   `json:"ids"`
+	Mask      []int32   `json:"mask"`
+	TypeIDs   []int32   `json:"type_ids"`
+	Embedding []float32 `json:"embedding"`
+	HiddenCLS []float32 `json:"hidden_cls"`
+}
+
+type refFixture struct {
+	Cases []refCase `json:"cases"`
+}
+
+func loadFixture(t testing.TB) *refFixture {
+	b, err := os.ReadFile(testmodel.RepoFile(t, fixturePath))
+	require.NoError(t, err)
+	var f refFixture
+	require.NoError(t, json.Unmarshal(b, &f))
+	require.NotEmpty(t, f.Cases)
+	return &f
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Backend
+	sharedErr  error
+)
+
+// sharedBackend loads the model once per test binary.
+func sharedBackend(t testing.TB) *Backend {
+	dir := testmodel.ModelDir(t)
+	sharedOnce.Do(func() { shared, sharedErr = New(dir) })
+	require.NoError(t, sharedErr)
+	return shared
+}
+
+// batchInput pads the cases into one batch of shape rows×seq.
+func batchInput(cases []refCase, seq int) *backend.Input {
+	rows := len(cases)
+	in := &backend.Input{
+		Shape: plan.Shape{Batch: rows, Seq: seq}, Rows: rows,
+		IDs: make([]int32, rows*seq), Mask: make([]int32, rows*seq), TypeIDs: make([]int32, rows*seq),
+	}
+	for r, c := range cases {
+		copy(in.IDs[r*seq:], c.IDs)
+		copy(in.Mask[r*seq:], c.Mask)
+		copy(in.TypeIDs[r*seq:], c.TypeIDs)
+	}
+	return in
+}
+
+func embedBatch(t testing.TB, b *Backend, cases []refCase, seq int) [][]float32 {
+	in := batchInput(cases, seq)
+	d := b.HiddenSize()
+	out := make([]float32, in.Rows*seq*d)
+	require.NoError(t, b.Forward(context.Background(), in, out))
+	vecs, err := pooling.Embed(out, in.Mask, in.Rows, seq, d)
+	require.NoError(t, err)
+	return vecs
+}
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+func maxLen(cases []refCase) int {
+	n := 0
+	for _, c := range cases {
+		if len(c.IDs) > n {
+			n = len(c.IDs)
+		}
+	}
+	return n
+}
+
+// TestParity compares each text, encoded alone, with sentence-transformers.
+func TestParity(t *testing.T) {
+	b := sharedBackend(t)
+	fx := loadFixture(t)
+	worst := 1.0
+	var worstHidden float64
+	for _, c := range fx.Cases {
+		vec := embedBatch(t, b, []refCase{c}, len(c.IDs))[0]
+		cos := cosine(vec, c.Embedding)
+		if cos < worst {
+			worst = cos
+		}
+		require.GreaterOrEqualf(t, cos, 0.99999, "text %q (%d tokens)", c.Text, len(c.IDs))
+		// The [CLS] hidden state, before pooling.
+		in := batchInput([]refCase{c}, len(c.IDs))
+		out := make([]float32, len(c.IDs)*b.HiddenSize())
+		require.NoError(t, b.Forward(context.Background(), in, out))
+		for j, want := range c.HiddenCLS {
+			d := math.Abs(float64(out[j] - want))
+			if d > worstHidden {
+				worstHidden = d
+			}
+			require.InDeltaf(t, want, out[j], 2e-4, "text %q: hidden[0][%d]", c.Text, j)
+		}
+	}
+	t.Logf("%s kernels: worst 1-cosine to sentence-transformers %.3g, worst |Δ| of [CLS] hidden state %.3g", b.ISA(), 1-worst, worstHidden)
+}
+
+// TestPaddingInvariance checks that batching texts of different lengths together, in any
+// shape, gives the vectors of encoding each alone.
+func TestPaddingInvariance(t *testing.T) {
+	b := sharedBackend(t)
+	fx := loadFixture(t)
+	alone := make([][]float32, len(fx.Cases))
+	for i, c := range fx.Cases {
+		alone[i] = embedBatch(t, b, []refCase{c}, len(c.IDs))[0]
+	}
+	// Everything in one batch padded to the longest, plus extra padding columns.
+	for _, extra := range []int{0, 5} {
+		vecs := embedBatch(t, b, fx.Cases, maxLen(fx.Cases)+extra)
+		for i := range fx.Cases {
+			require.GreaterOrEqualf(t, cosine(vecs[i], alone[i]), 0.9999999, "text %q batched (extra padding %d)", fx.Cases[i].Text, extra)
+			require.InDeltaSlicef(t, f64(alone[i]), f64(vecs[i]), 1e-6, "text %q batched", fx.Cases[i].Text)
+		}
+	}
+	// Unused rows beyond Rows are ignored.
+	in := batchInput(fx.Cases[:3], maxLen(fx.Cases[:3]))
+	in.Shape.Batch = 8
+	in.IDs = append(in.IDs, make([]int32, 5*in.Shape.Seq)...)
+	in.Mask = append(in.Mask, make([]int32, 5*in.Shape.Seq)...)
+	in.TypeIDs = append(in.TypeIDs, make([]int32, 5*in.Shape.Seq)...)
+	out := make([]float32, 3*in.Shape.Seq*b.HiddenSize())
+	require.NoError(t, b.Forward(context.Background(), in, out))
+}
+
+func TestPureGoMatchesAssembly(t *testing.T) {
+	dir := testmodel.ModelDir(t)
+	if _, ok := archKernels(); !ok {
+		t.Skip("no assembly kernels on this CPU")
+	}
+	fast := sharedBackend(t)
+	slow, err := New(dir, withPureGo(), WithThreads(2))
+	require.NoError(t, err)
+	defer slow.Close()
+	require.Equal(t, "go", slow.ISA())
+	fx := loadFixture(t)
+	cases := fx.Cases[:6]
+	seq := maxLen(cases)
+	a := embedBatch(t, fast, cases, seq)
+	g := embedBatch(t, slow, cases, seq)
+	for i := range cases {
+		require.GreaterOrEqual(t, cosine(a[i], g[i]), 0.9999999)
+	}
+}
+
+func TestConcurrentForward(t *testing.T) {
+	b := sharedBackend(t)
+	fx := loadFixture(t)
+	want := make([][]float32, len(fx.Cases))
+	for i, c := range fx.Cases {
+		want[i] = embedBatch(t, b, []refCase{c}, len(c.IDs))[0]
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		g := g
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := 0; it < 3; it++ {
+				i := (g*7 + it*3) % (len(fx.Cases) - 1)
+				cases := fx.Cases[i : i+2]
+				seq := maxLen(cases)
+				in := batchInput(cases, seq)
+				out := make([]float32, 2*seq*b.HiddenSize())
+				if err := b.Forward(context.Background(), in, out); err != nil {
+					errs <- err
+					return
+				}
+				vecs, err := pooling.Embed(out, in.Mask, 2, seq, b.HiddenSize())
+				if err != nil {
+					errs <- err
+					return
+				}
+				for j := range vecs {
+					if c := cosine(vecs[j], want[i+j]); c < 0.9999999 {
+						t.Errorf("goroutine %d: text %q cosine %v", g, cases[j].Text, c)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestForwardCancelled(t *testing.T) {
+	b := sharedBackend(t)
+	fx := loadFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in := batchInput(fx.Cases[:2], maxLen(fx.Cases[:2]))
+	err := b.Forward(ctx, in, make([]float32, 2*in.Shape.Seq*b.HiddenSize()))
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestForwardBadInput(t *testing.T) {
+	b := sharedBackend(t)
+	d := b.HiddenSize()
+	ok := func() *backend.Input {
+		return &backend.Input{Shape: plan.Shape{Batch: 1, Seq: 3}, Rows: 1,
+			IDs: []int32{101, 7592, 102}, Mask: []int32{1, 1, 1}, TypeIDs: []int32{0, 0, 0}}
+	}
+	tests := []struct {
+		name   string
+		mutate func(in *backend.Input)
+		outLen int
+		want   string
+	}{
+		{"id out of vocabulary", func(in *backend.Input) { in.IDs[1] = 40000 }, 3 * d, "outside the vocabulary"},
+		{"negative id", func(in *backend.Input) { in.IDs[1] = -1 }, 3 * d, "outside the vocabulary"},
+		{"bad type id", func(in *backend.Input) { in.TypeIDs[2] = 2 }, 3 * d, "token type 2"},
+		{"short ids", func(in *backend.Input) { in.IDs = in.IDs[:2] }, 3 * d, "need 3 values"},
+		{"short out", func(in *backend.Input) {}, 3*d - 1, "output holds"},
+		{"rows beyond batch", func(in *backend.Input) { in.Rows = 2 }, 6 * d, "2 rows in shape 1x3"},
+		{"seq too long", func(in *backend.Input) { in.Shape.Seq = 513 }, 3 * d, "exceeds the maximum 512"},
+		{"batch too big", func(in *backend.Input) { in.Shape.Batch = 65 }, 3 * d, "batch 65 exceeds"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := ok()
+			tc.mutate(in)
+			require.ErrorContains(t, b.Forward(context.Background(), in, make([]float32, tc.outLen)), tc.want)
+		})
+	}
+	// Padded ids are not looked up.
+	in := ok()
+	in.IDs[2], in.Mask[2] = 99999, 0
+	require.NoError(t, b.Forward(context.Background(), in, make([]float32, 3*d)))
+}
+
+func TestShapes(t *testing.T) {
+	s := shapeSet{maxBatch: 64, maxSeq: 512}
+	got, ok := s.Fit(3, 17)
+	require.True(t, ok)
+	require.Equal(t, plan.Shape{Batch: 3, Seq: 17}, got)
+	_, ok = s.Fit(65, 10)
+	require.False(t, ok)
+	_, ok = s.Fit(1, 513)
+	require.False(t, ok)
+	require.Equal(t, 64, s.MaxBatch())
+	require.Equal(t, 512, s.MaxSeq())
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}

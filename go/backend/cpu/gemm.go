@@ -1,0 +1,264 @@
+package cpu
+
+// SGEMM for the encoder's linear layers and attention.
+//
+// Every product is C = A·Bᵀ (+ bias), A being M×K row-major activations read in place with a
+// row stride, B an N×K matrix (PyTorch's Linear weight layout) packed once into panels of
+// nr=16 columns: panel p holds, for each k, the 16 values B[16p+j][k] contiguously, zero-padded
+// past N. A micro-kernel computes a 6×16 tile of C for kc values of k with 12 vector
+// accumulators (AVX2+FMA assembly on amd64, pure Go elsewhere). The driver splits M into
+// blocks of mcBlock rows (kept in L2) and K into kcBlock-deep slices (a panel's slice stays in
+// L1 while all the row tiles of a block stream past it), and farms (row block, panel group)
+// tasks out to the backend's workers.
+
+const (
+	mr      = 6   // rows of the register tile
+	nr      = 16  // columns of the register tile and of a packed panel
+	kcBlock = 384 // depth of one pass over a panel: 384·16·4 B = 24 KiB, fits L1
+	mcBlock = 96  // rows of A per task: 96·384·4 B = 144 KiB, fits L2
+)
+
+// packed is an N×K matrix in micro-kernel layout.
+type packed struct {
+	n, k   int
+	panels int
+	data   []float32 // panels × k × nr
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// newPacked allocates room for an n×k matrix.
+func newPacked(n, k int) *packed {
+	p := &packed{}
+	p.reset(n, k, nil)
+	return p
+}
+
+// reset resizes p for an n×k matrix, reusing buf (or p.data) when large enough.
+func (p *packed) reset(n, k int, buf []float32) {
+	p.n, p.k, p.panels = n, k, ceilDiv(n, nr)
+	size := p.panels * k * nr
+	if buf == nil {
+		buf = p.data
+	}
+	if cap(buf) < size {
+		buf = make([]float32, size)
+	}
+	p.data = buf[:size]
+}
+
+// panel returns the values of panel i.
+func (p *packed) panel(i int) []float32 { return p.data[i*p.k*nr : (i+1)*p.k*nr] }
+
+// packNK fills p from b, an n×k row-major matrix with row stride ldb (B[j][k] = b[j*ldb+k]).
+func (p *packed) packNK(b []float32, ldb int) {
+	for pi := 0; pi < p.panels; pi++ {
+		dst := p.panel(pi)
+		for j := 0; j < nr; j++ {
+			col := pi*nr + j
+			if col >= p.n {
+				for k := 0; k < p.k; k++ {
+					dst[k*nr+j] = 0
+				}
+				continue
+			}
+			row := b[col*ldb : col*ldb+p.k]
+			for k, v := range row {
+				dst[k*nr+j] = v
+			}
+		}
+	}
+}
+
+// packKN fills p from b, a k×n row-major matrix with row stride ldb (B[j][k] = b[k*ldb+j]),
+// i.e. the transpose of what packNK takes.
+func (p *packed) packKN(b []float32, ldb int) {
+	for pi := 0; pi < p.panels; pi++ {
+		dst := p.panel(pi)
+		c0 := pi * nr
+		w := p.n - c0
+		if w > nr {
+			w = nr
+		}
+		for k := 0; k < p.k; k++ {
+			d := dst[k*nr : k*nr+nr]
+			copy(d, b[k*ldb+c0:k*ldb+c0+w])
+			for j := w; j < nr; j++ {
+				d[j] = 0
+			}
+		}
+	}
+}
+
+// gemmArgs describes C[m×n] = A[m×k]·Bᵀ + bias.
+type gemmArgs struct {
+	c    []float32
+	ldc  int
+	a    []float32
+	lda  int
+	m    int
+	b    *packed
+	bias []float32 // len ≥ b.panels*nr (zero-padded), or nil for none
+	k    *kernels
+	// cPadded says C has room for whole panels (columns up to b.panels*nr) in every row.
+	cPadded bool
+	// epilogue, if set, runs on C[r0:r1, c0:c1] once those values are final.
+	epilogue func(r0, r1, c0, c1 int)
+}
+
+// gemmTasks splits a product into tasks; it returns the number of row blocks and panel groups.
+func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
+	mc = mcBlock
+	rowBlocks = ceilDiv(m, mc)
+	if rowBlocks > 1 {
+		// Even out the blocks (rounded up to the tile height).
+		mc = ceilDiv(ceilDiv(m, rowBlocks), mr) * mr
+		rowBlocks = ceilDiv(m, mc)
+	}
+	groups = 1
+	if workers > 1 {
+		// Enough tasks for load balance (≥ 3 per worker), but no group narrower than 2 panels.
+		want := ceilDiv(3*workers, rowBlocks)
+		if want > panels/2 {
+			want = panels / 2
+		}
+		if want > groups {
+			groups = want
+		}
+	}
+	return rowBlocks, mc, groups
+}
+
+// gemm computes the product using the pool's workers.
+func (p *pool) gemm(g *gemmArgs) {
+	panels := g.b.panels
+	rowBlocks, mc, groups := gemmTasks(g.m, panels, p.size())
+	p.run(rowBlocks*groups, func(task int, s *scratch) {
+		rb, gi := task/groups, task%groups
+		r0 := rb * mc
+		r1 := r0 + mc
+		if r1 > g.m {
+			r1 = g.m
+		}
+		p0 := gi * panels / groups
+		p1 := (gi + 1) * panels / groups
+		gemmBlock(g, r0, r1, p0, p1, s)
+		if g.epilogue != nil {
+			c1 := p1 * nr
+			if c1 > g.b.n {
+				c1 = g.b.n
+			}
+			g.epilogue(r0, r1, p0*nr, c1)
+		}
+	})
+}
+
+// gemmSerial computes the product on the calling goroutine.
+func gemmSerial(g *gemmArgs, s *scratch) {
+	gemmBlock(g, 0, g.m, 0, g.b.panels, s)
+	if g.epilogue != nil {
+		g.epilogue(0, g.m, 0, g.b.n)
+	}
+}
+
+var zeroBias [nr]float32
+
+// gemmBlock computes rows [r0, r1) and panels [p0, p1) of the product.
+func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
+	k := g.b.k
+	for k0 := 0; k0 < k; k0 += kcBlock {
+		kc := k - k0
+		if kc > kcBlock {
+			kc = kcBlock
+		}
+		first := k0 == 0
+		for pi := p0; pi < p1; pi++ {
+			panel := g.b.panel(pi)[k0*nr : (k0+kc)*nr]
+			c0 := pi * nr
+			nc := g.b.n - c0
+			if nc > nr {
+				nc = nr
+			}
+			var bias []float32
+			if first {
+				if g.bias != nil {
+					bias = g.bias[c0 : c0+nr]
+				} else {
+					bias = zeroBias[:]
+				}
+			}
+			for i := r0; i < r1; i += mr {
+				rows := r1 - i
+				if rows > mr {
+					rows = mr
+				}
+				a := g.a[i*g.lda+k0:]
+				if rows == mr && (nc == nr || g.cPadded) && len(a) >= (mr-1)*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= (mr-1)*g.ldc+nr {
+					g.k.tile(kc, a, g.lda, panel, g.c[i*g.ldc+c0:], g.ldc, bias)
+					continue
+				}
+				edgeTile(g, a, rows, nc, kc, panel, i, c0, bias, s)
+			}
+		}
+	}
+}
+
+// edgeTile computes a partial tile through zero-padded copies of A and C.
+func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0 int, bias []float32, s *scratch) {
+	ta := s.tileA(kc)
+	for r := 0; r < mr; r++ {
+		dst := ta[r*kc : (r+1)*kc]
+		if r < rows {
+			copy(dst, a[r*g.lda:r*g.lda+kc])
+		} else {
+			for j := range dst {
+				dst[j] = 0
+			}
+		}
+	}
+	var tc [mr * nr]float32
+	if bias == nil { // accumulate into existing C
+		for r := 0; r < rows; r++ {
+			copy(tc[r*nr:r*nr+nc], g.c[(i+r)*g.ldc+c0:])
+		}
+	}
+	g.k.tile(kc, ta, kc, panel, tc[:], nr, bias)
+	for r := 0; r < rows; r++ {
+		copy(g.c[(i+r)*g.ldc+c0:(i+r)*g.ldc+c0+nc], tc[r*nr:r*nr+nc])
+	}
+}
+
+// kernelGo is the portable micro-kernel: for a 6×16 tile,
+// C[r][j] = init[r][j] + Σ_k A[r*lda+k]·panel[k*16+j], where init is bias[j] (broadcast to
+// every row) when bias is non-nil and the tile's current C values otherwise.
+func kernelGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	for r := 0; r < mr; r++ {
+		var acc [nr]float32
+		if bias != nil {
+			copy(acc[:], bias[:nr])
+		} else {
+			copy(acc[:], c[r*ldc:r*ldc+nr])
+		}
+		row := a[r*lda : r*lda+kc]
+		for k, av := range row {
+			b := panel[k*nr : k*nr+nr : k*nr+nr]
+			acc[0] += av * b[0]
+			acc[1] += av * b[1]
+			acc[2] += av * b[2]
+			acc[3] += av * b[3]
+			acc[4] += av * b[4]
+			acc[5] += av * b[5]
+			acc[6] += av * b[6]
+			acc[7] += av * b[7]
+			acc[8] += av * b[8]
+			acc[9] += av * b[9]
+			acc[10] += av * b[10]
+			acc[11] += av * b[11]
+			acc[12] += av * b[12]
+			acc[13] += av * b[13]
+			acc[14] += av * b[14]
+			acc[15] += av * b[15]
+		}
+		copy(c[r*ldc:r*ldc+nr], acc[:])
+	}
+}

@@ -1,0 +1,123 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// naiveGemm is C = A·Bᵀ + bias in float64, B being n×k row-major.
+func naiveGemm(a []float32, lda int, b []float32, ldb int, bias []float32, m, n, k int) []float64 {
+	c := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			if bias != nil {
+				s = float64(bias[j])
+			}
+			for kk := 0; kk < k; kk++ {
+				s += float64(a[i*lda+kk]) * float64(b[j*ldb+kk])
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+func allKernels() []kernels {
+	ks := []kernels{goKernels}
+	if k, ok := archKernels(); ok {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestGemm(t *testing.T) {
+	sizes := []struct{ m, n, k int }{
+		{1, 1, 1}, {1, 16, 1}, {6, 16, 1}, {5, 15, 3}, {7, 17, 9}, {13, 33, 64},
+		{6, 16, 384}, {12, 32, 385}, {23, 47, 770}, {97, 50, 1536}, {200, 1152, 384},
+		{1, 384, 1536}, {31, 1536, 384},
+	}
+	rng := rand.New(rand.NewSource(7))
+	for _, ks := range allKernels() {
+		ks := ks
+		for _, threads := range []int{1, 3} {
+			p := newPool(threads)
+			for _, sz := range sizes {
+				for _, variant := range []string{"bias", "nobias", "kn", "strided"} {
+					name := fmt.Sprintf("%s/threads=%d/%dx%dx%d/%s", ks.name, threads, sz.m, sz.n, sz.k, variant)
+					t.Run(name, func(t *testing.T) {
+						m, n, k := sz.m, sz.n, sz.k
+						lda, ldb, ldc := k, k, n
+						if variant == "strided" {
+							lda, ldb, ldc = k+3, k+5, n+7
+						}
+						a := randSlice(rng, m*lda)
+						bm := randSlice(rng, n*ldb)
+						var bias []float32
+						if variant != "nobias" {
+							bias = randSlice(rng, n)
+						}
+						pb := newPacked(n, k)
+						if variant == "kn" {
+							// Same matrix, given transposed (k×n).
+							bt := make([]float32, k*n)
+							for j := 0; j < n; j++ {
+								for kk := 0; kk < k; kk++ {
+									bt[kk*n+j] = bm[j*ldb+kk]
+								}
+							}
+							pb.packKN(bt, n)
+						} else {
+							pb.packNK(bm, ldb)
+						}
+						c := randSlice(rng, m*ldc) // garbage must be overwritten
+						g := &gemmArgs{c: c, ldc: ldc, a: a, lda: lda, m: m, b: pb, bias: padBias(bias), k: &ks}
+						p.gemm(g)
+						want := naiveGemm(a, lda, bm, ldb, bias, m, n, k)
+						for i := 0; i < m; i++ {
+							for j := 0; j < n; j++ {
+								w := want[i*n+j]
+								require.InDelta(t, w, float64(c[i*ldc+j]), 1e-5*math.Sqrt(float64(k))*(1+math.Abs(w)), "C[%d][%d]", i, j)
+							}
+						}
+					})
+				}
+			}
+			p.close()
+		}
+	}
+}
+
+func TestGemmEpilogueCoversEverything(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	m, n, k := 37, 1152, 384
+	seen := make([]int, m*n)
+	rng := rand.New(rand.NewSource(1))
+	pb := newPacked(n, k)
+	pb.packNK(randSlice(rng, n*k), k)
+	ks := selectKernels(false)
+	p.gemm(&gemmArgs{c: make([]float32, m*n), ldc: n, a: randSlice(rng, m*k), lda: k, m: m, b: pb, k: &ks,
+		epilogue: func(r0, r1, c0, c1 int) {
+			for r := r0; r < r1; r++ {
+				for c := c0; c < c1; c++ {
+					seen[r*n+c]++
+				}
+			}
+		}})
+	for i, s := range seen {
+		require.Equal(t, 1, s, "element %d", i)
+	}
+}

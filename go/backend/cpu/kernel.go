@@ -1,0 +1,35 @@
+package cpu
+
+// kernels is the set of inner loops a backend uses.
+type kernels struct {
+	name string
+	// tile computes a 6×16 tile; see kernelGo.
+	tile    func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
+	gelu    func(v []float32)
+	softmax func(v []float32)
+}
+
+var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo}
+
+// selectKernels returns the fastest kernels the CPU supports, or the portable ones.
+func selectKernels(pureGo bool) kernels {
+	if !pureGo {
+		if k, ok := archKernels(); ok {
+			return k
+		}
+	}
+	return goKernels
+}
+
+func tileGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	checkKernelArgs(kc, a, lda, panel, c, ldc, bias)
+	kernelGo(kc, a, lda, panel, c, ldc, bias)
+}
+
+// checkKernelArgs panics if a kernel call would touch memory outside its slices; the
+// assembly kernel does no bounds checks of its own. A panic here is a bug in this package.
+func checkKernelArgs(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	if kc < 1 || len(a) < (mr-1)*lda+kc || len(panel) < kc*nr || len(c) < (mr-1)*ldc+nr || (bias != nil && len(bias) < nr) {
+		panic("cpu: kernel arguments out of range")
+	}
+}

@@ -1,0 +1,50 @@
+//go:build !purego
+
+package cpu
+
+//go:noescape
+func kernelAVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2FMA reports whether the CPU and OS support AVX2 and FMA3 (YMM state enabled).
+func detectAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state saved by the OS
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<5) != 0 // AVX2
+}
+
+var hasAVX2FMA = detectAVX2FMA()
+
+func tileAVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	checkKernelArgs(kc, a, lda, panel, c, ldc, bias)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	kernelAVX2(kc, &a[0], lda, &panel[0], &c[0], ldc, bp)
+}
+
+func archKernels() (kernels, bool) {
+	if !hasAVX2FMA {
+		return kernels{}, false
+	}
+	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluGo, softmax: softmaxGo}, true
+}

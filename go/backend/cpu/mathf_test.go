@@ -1,0 +1,62 @@
+package cpu
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func ulpDiff(a, b float32) int64 {
+	ia, ib := int64(int32(math.Float32bits(a))), int64(int32(math.Float32bits(b)))
+	if ia < 0 {
+		ia = math.MinInt32 - ia
+	}
+	if ib < 0 {
+		ib = math.MinInt32 - ib
+	}
+	d := ia - ib
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+func TestExpf(t *testing.T) {
+	var worst int64
+	for x := float32(-87); x < 88; x += 0.00731 {
+		want := float32(math.Exp(float64(x)))
+		got := expf(x)
+		if d := ulpDiff(got, want); d > worst {
+			worst = d
+		}
+	}
+	t.Logf("expf: worst %d ulp", worst)
+	require.LessOrEqual(t, worst, int64(2))
+	require.Equal(t, float32(0), expf(-1000))
+	require.Equal(t, float32(1), expf(0))
+	require.True(t, math.IsInf(float64(expf(1000)), 1))
+}
+
+func TestErff(t *testing.T) {
+	var worstAbs float64
+	for x := float32(-6); x < 6; x += 0.000913 {
+		want := math.Erf(float64(x))
+		d := math.Abs(float64(erff(x)) - want)
+		if d > worstAbs {
+			worstAbs = d
+		}
+	}
+	t.Logf("erff: worst abs error %g", worstAbs)
+	require.Less(t, worstAbs, 5e-7) // a few float32 ulps of values near ±1
+}
+
+func TestGELU(t *testing.T) {
+	xs := []float32{-10, -5, -3, -1, -0.5, -1e-3, 0, 1e-3, 0.5, 1, 3, 5, 10}
+	v := append([]float32(nil), xs...)
+	geluGo(v)
+	for i, x := range xs {
+		want := 0.5 * float64(x) * (1 + math.Erf(float64(x)/math.Sqrt2))
+		require.InDelta(t, want, float64(v[i]), 1e-6*math.Max(1, math.Abs(want)), "x=%g", x)
+	}
+}
