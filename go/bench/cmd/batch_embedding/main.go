@@ -1,0 +1,371 @@
+// Command batch_embedding is the BatchEmbeddingBenchmark of the conversion guide, on real
+// texts: how much faster the batched, length-bucketed embedding path is than the serial
+// path the guide started from (one text per call, padded to the fixed shape (1, 512)), on
+// the same backend, and how it compares with peer engines on the same texts and threads.
+//
+//	bazel run //go/bench:batch_embedding -- --out /tmp/bench
+//	go run ./go/bench/cmd/batch_embedding --model-dir DIR --out /tmp/bench [--quick]
+//
+// It writes results.json, report.md, throughput.png and speedup.png into --out.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minilm-coreml/minilm/go/backend/cpu"
+	"github.com/minilm-coreml/minilm/go/bench/internal/benchdata"
+	"github.com/minilm-coreml/minilm/go/bench/internal/cli"
+	"github.com/minilm-coreml/minilm/go/bench/internal/engines"
+	"github.com/minilm-coreml/minilm/go/bench/internal/measure"
+	"github.com/minilm-coreml/minilm/go/bench/internal/peers"
+	"github.com/minilm-coreml/minilm/go/bench/internal/report"
+	"github.com/minilm-coreml/minilm/go/tokenizer"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "batch_embedding:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	cli.Common
+	batchSizes    string
+	corpora       string
+	texts         int
+	baselineTexts int
+	repeat        int
+	peerTimeout   time.Duration
+}
+
+func run() error {
+	var o options
+	fs := flag.NewFlagSet("batch_embedding", flag.ExitOnError)
+	o.Register(fs)
+	fs.StringVar(&o.batchSizes, "batch-sizes", "1,8,16,32,64", "batch sizes of the batched path (texts per call and per backend batch)")
+	fs.StringVar(&o.corpora, "corpora", strings.Join(benchdata.CorpusOrder, ","), "corpora to run: short (STS-B sentences), mixed, long (SciFact abstracts)")
+	fs.IntVar(&o.texts, "texts", 512, "texts per corpus (0: all); --quick: 32")
+	fs.IntVar(&o.baselineTexts, "baseline-texts", 48, "texts of each corpus the slow serial baseline embeds (the first ones); --quick: 4")
+	fs.IntVar(&o.repeat, "repeat", 1, "passes over each corpus per measurement")
+	fs.DurationVar(&o.peerTimeout, "peer-timeout", 30*time.Minute, "time limit of each peer process")
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if err := o.Setup(); err != nil {
+		return err
+	}
+	batchSizes, err := cli.Ints(o.batchSizes)
+	if err != nil {
+		return fmt.Errorf("--batch-sizes: %v", err)
+	}
+	if o.Quick {
+		if !flagSet(fs, "texts") {
+			o.texts = 32
+		}
+		if !flagSet(fs, "baseline-texts") {
+			o.baselineTexts = 4
+		}
+		if !flagSet(fs, "batch-sizes") {
+			batchSizes = []int{1, 8, 32}
+		}
+	}
+	if o.repeat < 1 {
+		o.repeat = 1
+	}
+	dataDir, err := benchdata.DataDir(o.DataDir, benchdata.STSBFile, benchdata.CorpusFile)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	started := time.Now()
+
+	all, err := benchdata.Corpora(dataDir, o.texts)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range strings.Split(o.corpora, ",") {
+		n = strings.TrimSpace(n)
+		if _, ok := all[n]; !ok {
+			return fmt.Errorf("--corpora: unknown corpus %q (want short, mixed, long)", n)
+		}
+		names = append(names, n)
+	}
+	tok, err := tokenizer.Load(o.ModelDir)
+	if err != nil {
+		return err
+	}
+
+	rep := &report.BatchReport{
+		Benchmark: "BatchEmbeddingBenchmark",
+		Started:   started,
+		Machine:   measure.DescribeMachine(),
+		Config: report.BatchConfig{
+			Threads: o.Threads, MaxSeqLength: o.MaxSeqLength, BaselineShape: "(1,512)",
+			BatchSizes: batchSizes, Repeat: o.repeat, Quick: o.Quick,
+			ModelDir: o.ModelDir, DataDir: dataDir, Command: os.Args,
+		},
+		Versions: map[string]map[string]interface{}{},
+	}
+	sources := map[string]string{
+		"short": "STS-B test sentences",
+		"mixed": "STS-B sentences + SciFact passages, shuffled",
+		"long":  "SciFact passages (title + abstract)",
+	}
+	for _, n := range names {
+		c, err := corpusInfo(tok, n, sources[n], all[n], o.MaxSeqLength)
+		if err != nil {
+			return err
+		}
+		c.BaselineTexts = minInt(o.baselineTexts, len(all[n]))
+		rep.Corpora = append(rep.Corpora, c)
+	}
+
+	list, err := engines.List(engines.Config{ModelDir: o.ModelDir, Threads: o.Threads, CoreMLModel: o.CoreMLModel, ComputeUnits: o.ComputeUnitList()})
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		if e.Skip != "" {
+			rep.NotRun = append(rep.NotRun, report.NotRun{Engine: e.Name, Reason: e.Skip})
+			fmt.Fprintf(os.Stderr, "skip %s: %s\n", e.Name, e.Skip)
+			continue
+		}
+		if err := runEngine(ctx, &o, rep, e, tok, all, names, batchSizes); err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
+		}
+	}
+	if isa := cpuISA(o.ModelDir); isa != "" {
+		rep.Notes = append(rep.Notes, "cpu backend kernels: "+isa+".")
+	}
+	rep.Notes = append(rep.Notes,
+		"The cpu backend computes linear layers on real tokens only (padded positions are skipped), so on cpu the (1,512) baseline pays for one call per text, not for 512 tokens of compute; on Core ML a fixed (1,512) shape computes every padded position.",
+		"Batched calls hand the engine b texts at a time (b = batch size) and time each call; the embedder sorts each call's texts by token length and pads each backend batch only to its longest text. Peers get the same calls: SentenceTransformer.encode(call, batch_size=b); ONNX Runtime pads each batch to its longest text.",
+		"Peak memory: VmHWM is reset (/proc/self/clear_refs) before each run and read after it; it includes the loaded model. The Go figure in brackets is the peak HeapSys sampled every 10 ms.")
+
+	if err := runPeers(ctx, &o, rep, all, names, batchSizes); err != nil {
+		return err
+	}
+	rep.Seconds = time.Since(started).Seconds()
+	rep.Finish("cpu")
+	if err := rep.Write(o.Out); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", filepath.Join(o.Out, "report.md"))
+	return nil
+}
+
+func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, batchSizes []int) error {
+	// Serial baseline: one backend, one text per call at (1, 512).
+	be, err := e.Open()
+	if err != nil {
+		return err
+	}
+	serialVecs := map[string][][]float32{}
+	for _, n := range names {
+		texts := all[n][:minInt(o.baselineTexts, len(all[n]))]
+		if _, _, err := engines.Serial(ctx, be, tok, texts[:1], o.MaxSeqLength, engines.BaselineShape); err != nil { // warm-up
+			be.Close()
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s serial (1,512) on %d %s texts...\n", e.Name, len(texts), n)
+		s := measure.StartSampler(10 * time.Millisecond)
+		var lat []time.Duration
+		start := time.Now()
+		var vecs [][]float32
+		for r := 0; r < o.repeat; r++ {
+			v, l, err := engines.Serial(ctx, be, tok, texts, o.MaxSeqLength, engines.BaselineShape)
+			if err != nil {
+				be.Close()
+				return err
+			}
+			vecs, lat = v, append(lat, l...)
+		}
+		secs := time.Since(start).Seconds()
+		peak := s.Stop()
+		serialVecs[n] = vecs
+		rep.Runs = append(rep.Runs, newRun(e.Name, report.KindBaseline, n, 1, len(texts)*o.repeat, lat, secs, peak))
+	}
+	if err := be.Close(); err != nil {
+		return err
+	}
+
+	for _, b := range batchSizes {
+		emb, err := engines.NewEmbedder(e, o.ModelDir, b, o.MaxSeqLength)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			texts := all[n]
+			if _, _, err := engines.Chunked(ctx, emb, texts[:minInt(b, len(texts))], b); err != nil { // warm-up
+				emb.Close()
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s batched b=%d on %d %s texts...\n", e.Name, b, len(texts), n)
+			s := measure.StartSampler(10 * time.Millisecond)
+			var lat []time.Duration
+			var vecs [][]float32
+			start := time.Now()
+			for r := 0; r < o.repeat; r++ {
+				v, l, err := engines.Chunked(ctx, emb, texts, b)
+				if err != nil {
+					emb.Close()
+					return err
+				}
+				vecs, lat = v, append(lat, l...)
+			}
+			secs := time.Since(start).Seconds()
+			peak := s.Stop()
+			rep.Runs = append(rep.Runs, newRun(e.Name, report.KindBatched, n, b, len(texts)*o.repeat, lat, secs, peak))
+			// The batched path must produce the serial path's vectors.
+			minCos := 1.0
+			for i, sv := range serialVecs[n] {
+				if c := engines.Cosine(sv, vecs[i]); c < minCos {
+					minCos = c
+				}
+			}
+			if minCos < 0.999 {
+				emb.Close()
+				return fmt.Errorf("batched (b=%d) and serial vectors of %s disagree: min cosine %.6f", b, n, minCos)
+			}
+			for i := range rep.Corpora {
+				if rep.Corpora[i].Name == n && (rep.Corpora[i].MinCosineBatchedVsSerial == 0 || minCos < rep.Corpora[i].MinCosineBatchedVsSerial) {
+					rep.Corpora[i].MinCosineBatchedVsSerial = minCos
+				}
+			}
+		}
+		if err := emb.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[string][]string, names []string, batchSizes []int) error {
+	work := filepath.Join(o.Out, "peers")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	ps, err := o.BuildPeers(ctx, work)
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	spec := peers.Spec{ModelDir: o.ModelDir, Threads: o.Threads, MaxSeqLength: o.MaxSeqLength}
+	for _, n := range names {
+		f := filepath.Join(work, n+".texts.jsonl")
+		if err := peers.WriteTexts(f, all[n]); err != nil {
+			return err
+		}
+		spec.Jobs = append(spec.Jobs, peers.Job{Name: n, Mode: "chunked", TextsFile: f, BatchSizes: batchSizes, WarmupCalls: 1, Repeat: o.repeat})
+	}
+	for _, p := range ps {
+		fmt.Fprintf(os.Stderr, "peer %s...\n", p.Name)
+		res, err := peers.Exec(ctx, p, spec, work, o.peerTimeout)
+		if err != nil {
+			if o.RequirePeers {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, err)
+			rep.NotRun = append(rep.NotRun, report.NotRun{Engine: p.Name, Reason: reasonOf(err)})
+			continue
+		}
+		name := res.Engine
+		rep.Versions[name] = res.Versions
+		for _, job := range res.Jobs {
+			for _, r := range job.Runs {
+				lat := make([]time.Duration, len(r.CallMs))
+				for i, ms := range r.CallMs {
+					lat[i] = time.Duration(ms * float64(time.Millisecond))
+				}
+				run := newRun(name, report.KindPeer, job.Name, r.BatchSize, r.Texts, lat, r.Seconds, measure.MemPeak{})
+				run.VmHWM = r.VmHWM
+				rep.Runs = append(rep.Runs, run)
+			}
+		}
+	}
+	return nil
+}
+
+func reasonOf(err error) string {
+	if nr, ok := err.(*peers.NotRunError); ok {
+		return nr.Reason
+	}
+	return err.Error()
+}
+
+func newRun(engine, kind, corpus string, batch, texts int, lat []time.Duration, secs float64, peak measure.MemPeak) report.BatchRun {
+	ms := measure.Millis(lat)
+	r := report.BatchRun{
+		Engine: engine, Kind: kind, Corpus: corpus, BatchSize: batch, Texts: texts, Calls: len(lat),
+		Seconds: secs, P50Ms: measure.Percentile(ms, 50), P99Ms: measure.Percentile(ms, 99),
+		PeakHeapSys: peak.HeapSys, PeakSys: peak.Sys,
+	}
+	if kind != report.KindPeer {
+		r.VmHWM = measure.PeakRSS()
+	}
+	if secs > 0 {
+		r.TextsPerSec = float64(texts) / secs
+	}
+	return r
+}
+
+func corpusInfo(tok *tokenizer.Tokenizer, name, source string, texts []string, maxSeq int) (report.Corpus, error) {
+	c := report.Corpus{Name: name, Source: source, Texts: len(texts)}
+	total := 0
+	for _, t := range texts {
+		enc, err := tok.Encode(t, tokenizer.MaxMaxLen)
+		if err != nil {
+			return c, err
+		}
+		n := enc.Len()
+		if n > maxSeq {
+			c.Truncated++
+			n = maxSeq
+		}
+		total += n
+		if n > c.MaxTokens {
+			c.MaxTokens = n
+		}
+	}
+	if len(texts) > 0 {
+		c.MeanTokens = float64(total) / float64(len(texts))
+	}
+	return c, nil
+}
+
+func cpuISA(modelDir string) string {
+	be, err := cpu.New(modelDir, cpu.WithThreads(1))
+	if err != nil {
+		return ""
+	}
+	defer be.Close()
+	return be.ISA()
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+func minInt(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
