@@ -1,0 +1,350 @@
+//go:build darwin && cgo
+
+package coreml_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/backend/coreml"
+)
+
+// EnvModel names the Core ML model the parity test loads: a compiled .mlmodelc, or an
+// .mlpackage (compiled and cached on first use).
+const EnvModel = "MINILM_COREML_MODEL"
+
+// minCosine is the float16 parity bar against sentence-transformers (float32).
+const minCosine = 0.999
+
+// TestParityWithSentenceTransformers runs every allowed shape once (no NaN or Inf anywhere),
+// then embeds the fixture corpus (testdata/fixtures: corpus.jsonl, its reference token ids
+// in tokens.jsonl) and compares each vector with the sentence-transformers reference in
+// embeddings.npy.
+func TestParityWithSentenceTransformers(t *testing.T) {
+	modelPath := os.Getenv(EnvModel)
+	if modelPath == "" {
+		t.Skipf("%s is not set: point it at all-MiniLM-L6-v2.mlmodelc or .mlpackage", EnvModel)
+	}
+	fixtures := filepath.Dir(repoFile(t, "testdata/fixtures/embeddings.npy"))
+	refPath := filepath.Join(fixtures, "embeddings.npy")
+
+	units := coreml.CPUAndNeuralEngine
+	if s := os.Getenv("MINILM_COREML_UNITS"); s != "" {
+		u, err := coreml.ParseComputeUnits(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units = u
+	}
+	b, err := coreml.New(modelPath, coreml.WithComputeUnits(units))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	t.Logf("backend %s, shapes %v", b.Name(), b.Shapes())
+
+	// Every allowed shape once: cold cost per shape, and every value finite.
+	for r := range b.Prewarm(context.Background()) {
+		if r.Err != nil {
+			t.Errorf("prewarm: %v", r.Err)
+			continue
+		}
+		t.Logf("cold %v", r)
+	}
+
+	texts, err := readFixtures(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, dim, err := readNpyFloat32(refPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dim != b.HiddenSize() || len(ref) != len(texts)*dim {
+		t.Fatalf("reference %s holds %d values of width %d, corpus has %d texts of width %d", refPath, len(ref), dim, len(texts), b.HiddenSize())
+	}
+
+	shapes := b.Shapes()
+	worst, worstIdx := 2.0, -1
+	for start := 0; start < len(texts); {
+		rows := 16
+		if rows > shapes.MaxBatch() {
+			rows = shapes.MaxBatch()
+		}
+		if start+rows > len(texts) {
+			rows = len(texts) - start
+		}
+		seq := 0
+		for _, tx := range texts[start : start+rows] {
+			if len(tx.IDs) > seq {
+				seq = len(tx.IDs)
+			}
+		}
+		shape, ok := shapes.Fit(rows, seq)
+		if !ok {
+			t.Fatalf("texts %d..%d: no shape for %d×%d", start, start+rows, rows, seq)
+		}
+		in := &backend.Input{Shape: shape, Rows: rows, IDs: make([]int32, shape.Tokens()), Mask: make([]int32, shape.Tokens())}
+		for r, tx := range texts[start : start+rows] {
+			copy(in.IDs[r*shape.Seq:], tx.IDs)
+			copy(in.Mask[r*shape.Seq:], tx.Mask)
+		}
+		H := b.HiddenSize()
+		out := make([]float32, rows*shape.Seq*H)
+		if err := b.Forward(context.Background(), in, out); err != nil {
+			t.Fatalf("texts %d..%d: %v", start, start+rows, err)
+		}
+		for r := 0; r < rows; r++ {
+			emb := meanPoolNormalize(out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
+			i := start + r
+			c := cosine(emb, ref[i*H:(i+1)*H])
+			if math.IsNaN(c) || c < minCosine {
+				t.Errorf("text %d (%q): cosine %.6f < %v", i, abbrev(texts[i].Text), c, minCosine)
+			}
+			if c < worst {
+				worst, worstIdx = c, i
+			}
+		}
+		start += rows
+	}
+	t.Logf("%d texts, worst cosine %.6f (text %d)", len(texts), worst, worstIdx)
+}
+
+// TestEveryShapeFiniteOnCPU runs each allowed shape once on the CPU only: NaN from the
+// float16 mask trap shows up on some compute units and not others.
+func TestEveryShapeFiniteOnCPU(t *testing.T) {
+	modelPath := os.Getenv(EnvModel)
+	if modelPath == "" {
+		t.Skipf("%s is not set", EnvModel)
+	}
+	b, err := coreml.New(modelPath, coreml.WithComputeUnits(coreml.CPUOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	n := 0
+	for r := range b.Prewarm(context.Background()) {
+		n++
+		if r.Err != nil {
+			t.Error(r.Err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("prewarm ran no shape")
+	}
+}
+
+type text struct {
+	Text string
+	IDs  []int32
+	Mask []int32
+}
+
+// readFixtures reads the corpus with the token ids the reference tokenizer gave it
+// (tokens.jsonl, one line per text and max_len), choosing the max_len the reference
+// embeddings were encoded with (embeddings.json encode.max_seq_length). Texts are ordered by
+// id, as the rows of embeddings.npy are.
+func readFixtures(dir string) ([]text, error) {
+	var meta struct {
+		Encode struct {
+			MaxSeqLength int `json:"max_seq_length"`
+		} `json:"encode"`
+	}
+	if err := readJSON(filepath.Join(dir, "embeddings.json"), &meta); err != nil {
+		return nil, err
+	}
+	texts := map[int]string{}
+	err := eachJSONLine(filepath.Join(dir, "corpus.jsonl"), func(line []byte) error {
+		var rec struct {
+			ID   int    `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return err
+		}
+		texts[rec.ID] = rec.Text
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]text, len(texts))
+	seen := 0
+	err = eachJSONLine(filepath.Join(dir, "tokens.jsonl"), func(line []byte) error {
+		var rec struct {
+			ID            int     `json:"id"`
+			MaxLen        int     `json:"max_len"`
+			IDs           []int32 `json:"ids"`
+			AttentionMask []int32 `json:"attention_mask"`
+		}
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return err
+		}
+		if rec.MaxLen != meta.Encode.MaxSeqLength {
+			return nil
+		}
+		if rec.ID < 0 || rec.ID >= len(out) || len(rec.IDs) == 0 || len(rec.IDs) != len(rec.AttentionMask) {
+			return fmt.Errorf("bad token record for id %d", rec.ID)
+		}
+		out[rec.ID] = text{Text: texts[rec.ID], IDs: rec.IDs, Mask: rec.AttentionMask}
+		seen++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if seen != len(out) {
+		return nil, fmt.Errorf("%s: %d token records with max_len %d for %d texts", dir, seen, meta.Encode.MaxSeqLength, len(out))
+	}
+	return out, nil
+}
+
+func readJSON(path string, v interface{}) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func eachJSONLine(path string, f func([]byte) error) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		if err := f(sc.Bytes()); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+var npyShapeRE = regexp.MustCompile(`'shape':\s*\((\d+),\s*(\d+)\s*\)`)
+
+// readNpyFloat32 reads a little-endian float32 C-order 2-D .npy array.
+func readNpyFloat32(path string) (data []float32, cols int, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b) < 10 || string(b[:6]) != "\x93NUMPY" {
+		return nil, 0, fmt.Errorf("%s: not a .npy file", path)
+	}
+	var hlen, off int
+	switch b[6] {
+	case 1:
+		hlen, off = int(binary.LittleEndian.Uint16(b[8:10])), 10
+	case 2, 3:
+		hlen, off = int(binary.LittleEndian.Uint32(b[8:12])), 12
+	default:
+		return nil, 0, fmt.Errorf("%s: .npy version %d", path, b[6])
+	}
+	if off+hlen > len(b) {
+		return nil, 0, fmt.Errorf("%s: truncated header", path)
+	}
+	header := string(b[off : off+hlen])
+	if !strings.Contains(header, "'descr': '<f4'") || !strings.Contains(header, "'fortran_order': False") {
+		return nil, 0, fmt.Errorf("%s: want a little-endian float32 C-order array, header %s", path, header)
+	}
+	m := npyShapeRE.FindStringSubmatch(header)
+	if m == nil {
+		return nil, 0, fmt.Errorf("%s: want a 2-D array, header %s", path, header)
+	}
+	rows, _ := strconv.Atoi(m[1])
+	cols, _ = strconv.Atoi(m[2])
+	body := b[off+hlen:]
+	if len(body) != rows*cols*4 {
+		return nil, 0, fmt.Errorf("%s: %d data bytes for shape (%d, %d)", path, len(body), rows, cols)
+	}
+	data = make([]float32, rows*cols)
+	for i := range data {
+		data[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
+	}
+	return data, cols, nil
+}
+
+// meanPoolNormalize is sentence-transformers' pooling for all-MiniLM-L6-v2: the mean of
+// the hidden states of masked-in tokens, L2-normalized.
+func meanPoolNormalize(hidden []float32, mask []int32, H int) []float64 {
+	v := make([]float64, H)
+	n := 0.0
+	for t, m := range mask {
+		if m == 0 {
+			continue
+		}
+		n++
+		for c := 0; c < H; c++ {
+			v[c] += float64(hidden[t*H+c])
+		}
+	}
+	norm := 0.0
+	for c := range v {
+		v[c] /= n
+		norm += v[c] * v[c]
+	}
+	norm = math.Sqrt(norm)
+	for c := range v {
+		v[c] /= norm
+	}
+	return v
+}
+
+func cosine(a []float64, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += a[i] * float64(b[i])
+		na += a[i] * a[i]
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+func abbrev(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// repoFile finds a file given relative to the repository root by walking up from the
+// working directory (the package directory under go test and bazel test).
+func repoFile(t *testing.T, rel string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("%s not found above the working directory", rel)
+		}
+		dir = parent
+	}
+}
