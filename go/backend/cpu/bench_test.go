@@ -53,7 +53,7 @@ func BenchmarkAttention(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
 			const d, heads = 384, 12
 			rng := rand.New(rand.NewSource(1))
-			be := &Backend{cfg: &config{HiddenSize: d, IntermediateSize: 1536}, heads: heads, headD: d / heads,
+			be := &Backend{cfg: &config{HiddenSize: d, IntermediateSize: 1536}, heads: heads, headD: d / heads, arenas: make(chan *arena, 1),
 				pool: newPool(runtime.GOMAXPROCS(0)), k: selectKernels(false)}
 			defer be.pool.close()
 			tokens := sz.rows * sz.seq

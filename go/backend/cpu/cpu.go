@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/minilm-coreml/minilm/go/backend"
@@ -66,7 +65,7 @@ type Backend struct {
 	headD  int
 	shapes shapeSet
 	pool   *pool
-	arenas sync.Pool
+	arenas chan *arena // free list, at most one arena per thread
 	closed int32
 	k      kernels
 }
@@ -106,6 +105,7 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		headD:  cfg.HiddenSize / cfg.NumAttentionHeads,
 		shapes: shapeSet{maxBatch: o.maxBatch, maxSeq: maxSeq},
 		pool:   newPool(o.threads),
+		arenas: make(chan *arena, o.threads),
 		k:      selectKernels(o.pureGo),
 	}
 	return b, nil
@@ -246,8 +246,10 @@ func grow(buf []float32, n int) []float32 {
 }
 
 func (b *Backend) getArena(tokens int) *arena {
-	a, _ := b.arenas.Get().(*arena)
-	if a == nil {
+	var a *arena
+	select {
+	case a = <-b.arenas:
+	default:
 		a = new(arena)
 	}
 	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
@@ -259,6 +261,13 @@ func (b *Backend) getArena(tokens int) *arena {
 	return a
 }
 
+func (b *Backend) putArena(a *arena) {
+	select {
+	case b.arenas <- a:
+	default: // enough arenas cached; let this one go
+	}
+}
+
 // rowsPerTask is the token granularity of row-wise parallel passes (embeddings, LayerNorm).
 const rowsPerTask = 32
 
@@ -267,7 +276,7 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 		return err
 	}
 	a := b.getArena(tokens)
-	defer b.arenas.Put(a)
+	defer b.putArena(a)
 	d := b.cfg.HiddenSize
 	seq := in.Shape.Seq
 	w := b.w

@@ -216,13 +216,13 @@ func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0
 			}
 		}
 	}
-	var tc [mr * nr]float32
+	tc := s.tileC[:]
 	if bias == nil { // accumulate into existing C
 		for r := 0; r < rows; r++ {
 			copy(tc[r*nr:r*nr+nc], g.c[(i+r)*g.ldc+c0:])
 		}
 	}
-	g.k.tile(kc, ta, kc, panel, tc[:], nr, bias)
+	g.k.tile(kc, ta, kc, panel, tc, nr, bias)
 	for r := 0; r < rows; r++ {
 		copy(g.c[(i+r)*g.ldc+c0:(i+r)*g.ldc+c0+nc], tc[r*nr:r*nr+nc])
 	}

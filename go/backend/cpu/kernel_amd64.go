@@ -46,5 +46,51 @@ func archKernels() (kernels, bool) {
 	if !hasAVX2FMA {
 		return kernels{}, false
 	}
-	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluGo, softmax: softmaxGo}, true
+	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluVec, softmax: softmaxVec}, true
+}
+
+//go:noescape
+func expSumAVX2(p *float32, n int, m float32) (sum float32)
+
+//go:noescape
+func scaleAVX2(p *float32, n int, s float32)
+
+//go:noescape
+func geluAVX2(p *float32, n int)
+
+func geluVec(v []float32) {
+	n8 := len(v) &^ 7
+	if n8 > 0 {
+		geluAVX2(&v[0], n8)
+	}
+	geluGo(v[n8:])
+}
+
+func softmaxVec(v []float32) {
+	if len(v) == 0 {
+		return
+	}
+	m := v[0]
+	for _, x := range v[1:] {
+		if x > m {
+			m = x
+		}
+	}
+	n8 := len(v) &^ 7
+	var sum float32
+	if n8 > 0 {
+		sum = expSumAVX2(&v[0], n8, m)
+	}
+	for i := n8; i < len(v); i++ {
+		e := expf(v[i] - m)
+		v[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	if n8 > 0 {
+		scaleAVX2(&v[0], n8, inv)
+	}
+	for i := n8; i < len(v); i++ {
+		v[i] *= inv
+	}
 }

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,5 +59,36 @@ func TestGELU(t *testing.T) {
 	for i, x := range xs {
 		want := 0.5 * float64(x) * (1 + math.Erf(float64(x)/math.Sqrt2))
 		require.InDelta(t, want, float64(v[i]), 1e-6*math.Max(1, math.Abs(want)), "x=%g", x)
+	}
+}
+
+func TestVectorElementwiseMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, ks := range allKernels() {
+		for _, n := range []int{1, 7, 8, 9, 16, 31, 128, 513, 1536} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 4)
+			}
+			x[0] = -100 // exp underflow / erf clamp
+			if n > 1 {
+				x[n-1] = 9
+			}
+			g, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			ks.gelu(g)
+			geluGo(want)
+			for i := range g {
+				require.InDeltaf(t, float64(want[i]), float64(g[i]), 1e-6*math.Max(1, math.Abs(float64(want[i]))), "%s gelu n=%d i=%d x=%g", ks.name, n, i, x[i])
+			}
+			s, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			ks.softmax(s)
+			softmaxGo(want)
+			var sum float64
+			for i := range s {
+				sum += float64(s[i])
+				require.InDeltaf(t, float64(want[i]), float64(s[i]), 3e-6*math.Max(1e-3, float64(want[i])), "%s softmax n=%d i=%d", ks.name, n, i)
+			}
+			require.InDelta(t, 1, sum, 1e-5)
+		}
 	}
 }

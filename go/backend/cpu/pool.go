@@ -105,6 +105,7 @@ func (p *pool) close() {
 // scratch is per-goroutine working memory, reused across tasks and calls.
 type scratch struct {
 	a      []float32 // zero-padded A rows for edge tiles
+	tileC  [mr * nr]float32
 	scores []float32
 	kp, vp packed
 }
