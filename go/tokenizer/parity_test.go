@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,6 +48,18 @@ func loadCorpus(tb testing.TB) []corpusText {
 		require.Equal(tb, i, c.ID, "corpus ids must be 0..n-1 in order")
 	}
 	return corpus
+}
+
+// abbreviate shortens s for messages.
+func abbreviate(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func loadTokenizer(tb testing.TB) *Tokenizer {

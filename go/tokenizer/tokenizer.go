@@ -42,7 +42,7 @@ type special struct {
 
 // Tokenizer encodes text for all-MiniLM-L6-v2. It is safe for concurrent use.
 type Tokenizer struct {
-	model           sugar.Model // WordPiece, from sugarme/tokenizer
+	vocab           map[string]int32 // WordPiece vocabulary, from sugarme/tokenizer's model
 	cls, sep, unk   int32
 	maxCharsPerWord int
 	specials        []special // sorted longest first: the first match at a position is the longest
@@ -130,7 +130,10 @@ func parse(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("creating WordPiece model: %w", err)
 	}
 
-	t := &Tokenizer{model: model, maxCharsPerWord: 100}
+	t := &Tokenizer{vocab: map[string]int32{}, maxCharsPerWord: 100}
+	for tok, id := range model.GetVocab() {
+		t.vocab[tok] = int32(id)
+	}
 	if rc.Model.MaxInputCharsPerWord != nil {
 		t.maxCharsPerWord = *rc.Model.MaxInputCharsPerWord
 	}
@@ -201,13 +204,18 @@ func (t *Tokenizer) Encode(text string, maxLen int) (Encoding, error) {
 	if err != nil {
 		return Encoding{}, err
 	}
-	e := encoder{t: t, limit: maxLen - 2, ids: make([]int32, 1, 32)}
-	e.ids[0] = t.cls
-	if err := e.encode(text); err != nil {
-		return Encoding{}, fmt.Errorf("tokenizer: encoding %q: %w", abbreviate(text), err)
+	guess := len(text)/3 + 2 // typical text has fewer tokens than bytes/3
+	if guess > maxLen {
+		guess = maxLen
 	}
-	ids := append(e.ids, t.sep)
-	enc := Encoding{IDs: ids, Mask: make([]int32, len(ids)), TypeIDs: make([]int32, len(ids))}
+	e := encoder{t: t, limit: maxLen - 2, ids: make([]int32, 1, guess)}
+	e.ids[0] = t.cls
+	e.encode(text)
+	n := len(e.ids) + 1
+	all := make([]int32, 3*n) // one allocation for the three slices
+	enc := Encoding{IDs: all[:n:n], Mask: all[n : 2*n : 2*n], TypeIDs: all[2*n:]}
+	copy(enc.IDs, e.ids)
+	enc.IDs[n-1] = t.sep
 	for i := range enc.Mask {
 		enc.Mask[i] = 1
 	}
@@ -230,17 +238,6 @@ func (t *Tokenizer) EncodeBatch(texts []string, maxLen int) ([]Encoding, error) 
 	return out, nil
 }
 
-func abbreviate(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	cut := 40
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
-
 // mark is a combining mark waiting for canonical reordering.
 type mark struct {
 	r   rune
@@ -261,14 +258,50 @@ type encoder struct {
 	limit  int     // content tokens wanted (maxLen - 2)
 	ids    []int32 // [CLS] and the content tokens so far
 	done   bool    // limit reached: the rest of the text cannot matter
-	err    error
-	dec    []rune // scratch for decompositions
-	marks  []mark // combining marks after the last starter, not yet ordered
-	word   []rune // the current word, at most maxCharsPerWord+1 characters kept
-	nchars int    // characters in the current word
+	dec    []rune  // scratch for decompositions
+	marks  []mark  // combining marks after the last starter, not yet ordered
+	word   []rune  // the current word, at most maxCharsPerWord+1 characters kept
+	nchars int     // characters in the current word
+	utf8   []byte  // the current word in UTF-8
+	bounds []int   // byte offset in utf8 of each character of the word, then len(utf8)
+	key    []byte  // scratch for "##" + a piece
 }
 
-func (e *encoder) encode(text string) error {
+// wordPiece appends the WordPiece ids of the current word: greedy longest-match-first, the
+// pieces after the first prefixed by "##", and the whole word [UNK] if any part has no match.
+// This is the algorithm of sugarme's and Hugging Face's WordPiece (character-based), without
+// their per-attempt allocations.
+func (e *encoder) wordPiece() {
+	e.utf8, e.bounds = e.utf8[:0], e.bounds[:0]
+	for _, r := range e.word {
+		e.bounds = append(e.bounds, len(e.utf8))
+		e.utf8 = utf8.AppendRune(e.utf8, r)
+	}
+	e.bounds = append(e.bounds, len(e.utf8))
+	n := len(e.word)
+	first := len(e.ids)
+	for start := 0; start < n; {
+		end := n
+		for ; end > start; end-- {
+			piece := e.utf8[e.bounds[start]:e.bounds[end]]
+			if start > 0 {
+				e.key = append(append(e.key[:0], "##"...), piece...)
+				piece = e.key
+			}
+			if id, ok := e.t.vocab[string(piece)]; ok { // no allocation: map lookup by []byte
+				e.ids = append(e.ids, id)
+				break
+			}
+		}
+		if end == start {
+			e.ids = append(e.ids[:first], e.t.unk)
+			return
+		}
+		start = end
+	}
+}
+
+func (e *encoder) encode(text string) {
 	for i := 0; i < len(text) && !e.done; {
 		if text[i] == '[' {
 			if s, ok := e.t.matchSpecial(text[i:]); ok {
@@ -293,7 +326,6 @@ func (e *encoder) encode(text string) error {
 	if len(e.ids) > e.limit+1 {
 		e.ids = e.ids[:e.limit+1] // truncation: keep the first limit content tokens
 	}
-	return e.err
 }
 
 func (t *Tokenizer) matchSpecial(s string) (special, bool) {
@@ -424,13 +456,7 @@ func (e *encoder) flushWord() {
 	if e.nchars > e.t.maxCharsPerWord {
 		e.emit(e.t.unk)
 	} else {
-		toks, err := e.t.model.Tokenize(string(e.word))
-		if err != nil && e.err == nil {
-			e.err = fmt.Errorf("WordPiece: %w", err)
-		}
-		for _, tok := range toks {
-			e.ids = append(e.ids, int32(tok.Id))
-		}
+		e.wordPiece()
 		if len(e.ids) > e.limit {
 			e.done = true
 		}

@@ -189,7 +189,7 @@ def go_string(s):
 def go_map(name, doc, m):
     lines = [f"// {doc}", f"var {name} = map[rune]string{{"]
     for c in sorted(m):
-        lines.append(f"\t0x{c:04X}: {go_string(m[c])},")
+        lines.append(f"\t0x{c:06X}: {go_string(m[c])},")  # one key width: gofmt-clean
     lines.append("}")
     return "\n".join(lines)
 
