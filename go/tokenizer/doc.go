@@ -36,9 +36,11 @@
 // word around them, so "ab\xffcd" and "ab\x00cd" both encode like "abcd". Nothing panics.
 //
 // Long texts cost time proportional to the part that is kept: encoding stops as soon as maxLen
-// tokens are known (later text can never change earlier tokens), so a 1 MB text encodes in
-// microseconds. The exception is a single word longer than 100 characters, which is [UNK] and
-// is skipped by scanning to its end without tokenizing it.
+// tokens are known (later text can never change earlier tokens), so a 1 MB text of ordinary
+// words encodes in well under a millisecond. The worst case is input that yields no token for a
+// long stretch (1 MB of spaces, of control characters, of combining marks, or one 1 MB word,
+// which is [UNK] since words over 100 characters are): every byte is looked at, but nothing is
+// kept or tokenized, which costs tens of milliseconds per MB.
 //
 // # Concurrency
 //
