@@ -1,0 +1,126 @@
+package embed
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/minilm-coreml/minilm/go/backend"
+)
+
+// Engine selects the execution engine of an Embedder.
+type Engine int
+
+const (
+	// Auto uses Core ML on darwin when a compiled Core ML model is available, and the
+	// pure-Go CPU encoder otherwise.
+	Auto Engine = iota
+	// CPU is the pure-Go encoder; it runs everywhere and needs model.safetensors.
+	CPU
+	// CoreML runs the converted model with Apple Core ML; it needs darwin and a Core ML
+	// model (see WithCoreMLModel).
+	CoreML
+)
+
+func (e Engine) String() string {
+	switch e {
+	case Auto:
+		return "auto"
+	case CPU:
+		return "cpu"
+	case CoreML:
+		return "coreml"
+	}
+	return fmt.Sprintf("engine(%d)", int(e))
+}
+
+// ParseEngine accepts "auto", "cpu" or "coreml" (case-insensitive).
+func ParseEngine(s string) (Engine, error) {
+	for _, e := range []Engine{Auto, CPU, CoreML} {
+		if strings.EqualFold(s, e.String()) {
+			return e, nil
+		}
+	}
+	return 0, fmt.Errorf("embed: unknown backend %q (want auto, cpu or coreml)", s)
+}
+
+// Defaults and limits of the options.
+const (
+	// DefaultBatchSize is the most texts one backend call holds, as in
+	// SentenceTransformer.encode.
+	DefaultBatchSize = 32
+	// DefaultMaxSeqLength is the token limit sentence-transformers uses for
+	// all-MiniLM-L6-v2 (sentence_bert_config.json); longer texts are truncated.
+	DefaultMaxSeqLength = 256
+	// MaxSeqLengthLimit is the model's position-embedding limit.
+	MaxSeqLengthLimit = 512
+	// EnvModelDir names the environment variable New reads when WithModelDir is not given.
+	EnvModelDir = "MINILM_MODEL_DIR"
+	// EnvCoreMLModel names the environment variable New reads when WithCoreMLModel is not
+	// given.
+	EnvCoreMLModel = "MINILM_COREML_MODEL"
+)
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	engine      Engine
+	modelDir    string
+	coreMLModel string
+	batchSize   int
+	maxSeq      int
+	workers     int
+	custom      backend.Backend
+}
+
+// WithBackend selects the engine; the default is Auto.
+func WithBackend(e Engine) Option { return func(c *config) { c.engine = e } }
+
+// WithModelDir sets the directory holding config.json, tokenizer.json and
+// model.safetensors. The default is $MINILM_MODEL_DIR.
+func WithModelDir(dir string) Option { return func(c *config) { c.modelDir = dir } }
+
+// WithCoreMLModel sets the Core ML model (.mlmodelc or .mlpackage) the CoreML and Auto
+// engines use. The default is $MINILM_COREML_MODEL. The tokenizer still comes from the
+// model directory.
+func WithCoreMLModel(path string) Option { return func(c *config) { c.coreMLModel = path } }
+
+// WithBatchSize sets the most texts one backend call holds; the default is 32. The backend's
+// shapes may cap it further.
+func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
+
+// WithMaxSeqLength sets the token limit, special tokens included, beyond which texts are
+// truncated: 2 to 512, default 256 as in sentence-transformers.
+func WithMaxSeqLength(n int) Option { return func(c *config) { c.maxSeq = n } }
+
+// WithWorkers sets how many batches run at once within one Embed call. The default is
+// GOMAXPROCS for engines that run one batch on one core, and 1 for engines that parallelize
+// inside a batch themselves.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithCustomBackend makes the Embedder run a caller-provided engine instead of opening
+// one; WithBackend and WithCoreMLModel are then ignored. The model directory still provides
+// the tokenizer. The Embedder owns b and closes it in Close.
+func WithCustomBackend(b backend.Backend) Option { return func(c *config) { c.custom = b } }
+
+func (c *config) validate() error {
+	switch c.engine {
+	case Auto, CPU, CoreML:
+	default:
+		return fmt.Errorf("embed: invalid %v", c.engine)
+	}
+	if c.batchSize < 1 {
+		return fmt.Errorf("embed: WithBatchSize(%d): need at least 1", c.batchSize)
+	}
+	if c.maxSeq < 2 || c.maxSeq > MaxSeqLengthLimit {
+		return fmt.Errorf("embed: WithMaxSeqLength(%d): must be 2..%d (room for [CLS] and [SEP])", c.maxSeq, MaxSeqLengthLimit)
+	}
+	if c.workers < 0 {
+		return fmt.Errorf("embed: WithWorkers(%d): must not be negative", c.workers)
+	}
+	return nil
+}
+
+func defaultConfig() config {
+	return config{engine: Auto, batchSize: DefaultBatchSize, maxSeq: DefaultMaxSeqLength}
+}
