@@ -16,9 +16,13 @@ Spec:  {"model_dir": str, "threads": int, "max_seq_length": int,
         "jobs": [{"name": str, "mode": str, "texts_file": str (JSON lines, one string each),
                   "batch_sizes": [int], "warmup_calls": int, "repeat": int,
                   "vectors_out": str (raw little-endian float32, n x dim, input order)}]}
-Result: {"engine", "versions", "threads", "load_seconds", "jobs": [{"name", "mode",
+Result: {"engine", "versions", "threads", "load_seconds", "first_vector_seconds",
+         "jobs": [{"name", "mode",
          "runs": [{"batch_size", "texts", "seconds", "call_ms": [...], "vmhwm_bytes"}]}],
          "error": null | str}
+
+first_vector_seconds is the cold start: from the moment the Go benchmark started this process
+(env BENCH_EXEC_UNIX_NS) to the first embedding, imports and model loading included.
 """
 
 import argparse
@@ -139,6 +143,10 @@ def main(name, make_engine, extra_args=None):
         engine, versions = make_engine(spec, args)
         result["load_seconds"] = time.perf_counter() - t0
         result["versions"].update(versions)
+        engine.encode(["cold start"], 1)
+        exec_ns = os.environ.get("BENCH_EXEC_UNIX_NS")
+        if exec_ns:
+            result["first_vector_seconds"] = (time.time_ns() - int(exec_ns)) / 1e9
         for job in spec["jobs"]:
             result["jobs"].append(run_job(engine, job))
     except Exception as e:  # reported to the Go side, which decides whether it is fatal

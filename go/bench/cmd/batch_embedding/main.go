@@ -49,10 +49,10 @@ func run() error {
 	var o options
 	fs := flag.NewFlagSet("batch_embedding", flag.ExitOnError)
 	o.Register(fs)
-	fs.StringVar(&o.batchSizes, "batch-sizes", "1,8,16,32,64", "batch sizes of the batched path (texts per call and per backend batch)")
+	fs.StringVar(&o.batchSizes, "batch-sizes", "1,8,16,32,64", "batch sizes of the batched path (texts per call and per backend batch); --quick: 1,8")
 	fs.StringVar(&o.corpora, "corpora", strings.Join(benchdata.CorpusOrder, ","), "corpora to run: short (STS-B sentences), mixed, long (SciFact abstracts)")
-	fs.IntVar(&o.texts, "texts", 512, "texts per corpus (0: all); --quick: 32")
-	fs.IntVar(&o.baselineTexts, "baseline-texts", 48, "texts of each corpus the slow serial baseline embeds (the first ones); --quick: 4")
+	fs.IntVar(&o.texts, "texts", 512, "texts per corpus (0: all); --quick: 16")
+	fs.IntVar(&o.baselineTexts, "baseline-texts", 48, "texts of each corpus the slow serial baseline embeds (the first ones); --quick: 2")
 	fs.IntVar(&o.repeat, "repeat", 1, "passes over each corpus per measurement")
 	fs.DurationVar(&o.peerTimeout, "peer-timeout", 30*time.Minute, "time limit of each peer process")
 	_ = fs.Parse(os.Args[1:])
@@ -68,13 +68,13 @@ func run() error {
 	}
 	if o.Quick {
 		if !flagSet(fs, "texts") {
-			o.texts = 32
+			o.texts = 16
 		}
 		if !flagSet(fs, "baseline-texts") {
-			o.baselineTexts = 4
+			o.baselineTexts = 2
 		}
 		if !flagSet(fs, "batch-sizes") {
-			batchSizes = []int{1, 8, 32}
+			batchSizes = []int{1, 8}
 		}
 	}
 	if o.repeat < 1 {

@@ -65,9 +65,11 @@ type Result struct {
 	Versions    map[string]interface{} `json:"versions"`
 	Threads     int                    `json:"threads"`
 	LoadSeconds float64                `json:"load_seconds"`
-	Jobs        []JobResult            `json:"jobs"`
-	Error       *string                `json:"error"`
-	WallSeconds float64                `json:"wall_seconds"` // set by Exec: process start to exit
+	// FirstVectorSeconds is the peer's cold start: exec to first embedding.
+	FirstVectorSeconds float64     `json:"first_vector_seconds"`
+	Jobs               []JobResult `json:"jobs"`
+	Error              *string     `json:"error"`
+	WallSeconds        float64     `json:"wall_seconds"` // set by Exec: process start to exit
 }
 
 // Job returns the result of the named job, or nil.
@@ -127,11 +129,11 @@ func Exec(ctx context.Context, p Peer, spec Spec, workDir string, timeout time.D
 	args := append(append([]string(nil), p.Command[1:]...), "--spec", specPath, "--out", outPath)
 	cmd := exec.CommandContext(ctx, p.Command[0], args...)
 	cmd.Dir = p.Dir
-	cmd.Env = append(os.Environ(), p.Env...)
 	var logBuf bytes.Buffer
 	cmd.Stdout = &logBuf
 	cmd.Stderr = &logBuf
 	start := time.Now()
+	cmd.Env = append(append(os.Environ(), p.Env...), fmt.Sprintf("BENCH_EXEC_UNIX_NS=%d", start.UnixNano()))
 	runErr := cmd.Run()
 	wall := time.Since(start).Seconds()
 	_ = os.WriteFile(logPath, logBuf.Bytes(), 0o644)

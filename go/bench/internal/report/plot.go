@@ -28,6 +28,14 @@ type Panel struct {
 	Title, XLabel, YLabel string
 	LogX, LogY            bool
 	Series                []Series
+	// Bars, when set, draws a bar chart (one bar per entry) instead of Series.
+	Bars []Bar
+}
+
+// Bar is one bar of a bar chart.
+type Bar struct {
+	Name  string
+	Value float64
 }
 
 var palette = []color.Color{
@@ -98,6 +106,9 @@ func makePlot(pn Panel, names map[string]int) (*plot.Plot, error) {
 	p.Title.Text = pn.Title
 	p.X.Label.Text = pn.XLabel
 	p.Y.Label.Text = pn.YLabel
+	if len(pn.Bars) > 0 {
+		return barPlot(p, pn, names)
+	}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
@@ -168,4 +179,46 @@ func finitePositive(v float64, log bool) bool {
 		return false
 	}
 	return !log || v > 0
+}
+
+func barPlot(p *plot.Plot, pn Panel, names map[string]int) (*plot.Plot, error) {
+	w := vg.Points(28)
+	ymax := 0.0
+	var labels []string
+	for i, b := range pn.Bars {
+		v := b.Value
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			v = 0
+		}
+		bars, err := plotter.NewBarChart(plotter.Values{v}, w)
+		if err != nil {
+			return nil, err
+		}
+		bars.Color = colorFor(names, b.Name)
+		bars.LineStyle.Width = 0
+		bars.XMin = float64(i)
+		p.Add(bars)
+		labels = append(labels, b.Name)
+		ymax = math.Max(ymax, v)
+		if lbls, err := plotter.NewLabels(plotter.XYLabels{XYs: []plotter.XY{{X: float64(i), Y: v}}, Labels: []string{barLabel(v)}}); err == nil {
+			lbls.Offset = vg.Point{X: -vg.Points(8), Y: vg.Points(2)}
+			p.Add(lbls)
+		}
+	}
+	p.NominalX(labels...)
+	p.X.Tick.Label.Rotation = 0.35
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.Y.Min = 0
+	p.Y.Max = ymax * 1.2
+	if ymax == 0 {
+		p.Y.Max = 1
+	}
+	return p, nil
+}
+
+func barLabel(v float64) string {
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
