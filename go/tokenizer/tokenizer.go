@@ -210,7 +210,7 @@ func (t *Tokenizer) Encode(text string, maxLen int) (Encoding, error) {
 	}
 	e := encoder{t: t, limit: maxLen - 2, ids: make([]int32, 1, guess)}
 	e.ids[0] = t.cls
-	e.encode(text)
+	_ = e.encode(text)
 	n := len(e.ids) + 1
 	all := make([]int32, 3*n) // one allocation for the three slices
 	enc := Encoding{IDs: all[:n:n], Mask: all[n : 2*n : 2*n], TypeIDs: all[2*n:]}
@@ -301,8 +301,11 @@ func (e *encoder) wordPiece() {
 	}
 }
 
-func (e *encoder) encode(text string) {
-	for i := 0; i < len(text) && !e.done; {
+// encode appends the content tokens of text to e.ids and returns how many bytes of text it
+// read before the token limit made the rest irrelevant.
+func (e *encoder) encode(text string) (read int) {
+	i := 0
+	for i < len(text) && !e.done {
 		if text[i] == '[' {
 			if s, ok := e.t.matchSpecial(text[i:]); ok {
 				e.endSegment()
@@ -326,6 +329,7 @@ func (e *encoder) encode(text string) {
 	if len(e.ids) > e.limit+1 {
 		e.ids = e.ids[:e.limit+1] // truncation: keep the first limit content tokens
 	}
+	return i
 }
 
 func (t *Tokenizer) matchSpecial(s string) (special, bool) {
