@@ -36,11 +36,12 @@ func BenchmarkSGEMM(b *testing.B) {
 						b: pb, bias: padBias(randSlice(rng, s.n)), k: &ks}
 					b.ReportAllocs()
 					b.ResetTimer()
-					start := time.Now()
+					start, cpu0 := time.Now(), processCPU()
 					for i := 0; i < b.N; i++ {
 						p.gemm(g)
 					}
 					b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+					reportCPU(b, cpu0, 2*float64(m*s.n*s.k))
 				})
 			}
 		}
@@ -67,11 +68,12 @@ func BenchmarkAttention(b *testing.B) {
 			flop := float64(sz.rows) * 4 * float64(sz.seq*sz.seq*d)
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPU()
 			for i := 0; i < b.N; i++ {
 				be.attention(a, spans)
 			}
 			b.ReportMetric(flop*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			reportCPU(b, cpu0, flop)
 		})
 	}
 }
@@ -92,13 +94,28 @@ func BenchmarkForward(b *testing.B) {
 			out := make([]float32, n*be.HiddenSize())
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPU()
 			for i := 0; i < b.N; i++ {
 				if err := be.Forward(context.Background(), in, out); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(sz.rows*b.N)/time.Since(start).Seconds(), "texts/s")
+			reportCPU(b, cpu0, 0)
 		})
+	}
+}
+
+// reportCPU reports CPU milliseconds per op (all threads) and, given the FLOPs of one op,
+// GFLOP per CPU-second: a measure of the code's efficiency that other processes competing
+// for the cores disturb much less than wall-clock rates.
+func reportCPU(b *testing.B, cpu0 float64, flop float64) {
+	cpu := processCPU() - cpu0
+	if cpu <= 0 {
+		return
+	}
+	b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+	if flop > 0 {
+		b.ReportMetric(flop*float64(b.N)/cpu/1e9, "GFLOP/cpu-s")
 	}
 }

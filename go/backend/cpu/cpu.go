@@ -361,7 +361,7 @@ func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 func (b *Backend) attention(a *arena, spans []seqSpan) {
 	d, heads, hd := b.cfg.HiddenSize, b.heads, b.headD
 	ld := 3 * d
-	softmax := b.k.softmax
+	expNorm, scale := b.k.expNorm, b.k.scale
 	b.pool.run(len(spans)*heads, func(task int, s *scratch) {
 		sp := spans[task/heads]
 		h := task % heads
@@ -373,13 +373,20 @@ func (b *Backend) attention(a *arena, spans []seqSpan) {
 		lds := s.kp.panels * nr
 		scores := s.scoresBuf(L * lds)
 		gemmSerial(&gemmArgs{c: scores, ldc: lds, cPadded: true, a: a.qkv[base+h*hd:], lda: ld, m: L, b: &s.kp, k: &b.k}, s)
+		// Unnormalized softmax: P̃ = exp(S - rowmax), and 1/Σ per row, applied to P̃·V below
+		// (L·hd multiplies instead of L²).
+		inv := s.invBuf(L)
 		for r := 0; r < L; r++ {
-			softmax(scores[r*lds : r*lds+L])
+			inv[r] = expNorm(scores[r*lds : r*lds+L])
 		}
 		// Context = P·V, L×hd, written into this head's columns.
 		s.vp.reset(hd, L, nil)
 		s.vp.packKN(a.qkv[base+2*d+h*hd:], ld)
-		gemmSerial(&gemmArgs{c: a.ctx[sp.start*d+h*hd:], ldc: d, a: scores, lda: lds, m: L, b: &s.vp, k: &b.k}, s)
+		ctx := a.ctx[sp.start*d+h*hd:]
+		gemmSerial(&gemmArgs{c: ctx, ldc: d, a: scores, lda: lds, m: L, b: &s.vp, k: &b.k}, s)
+		for r := 0; r < L; r++ {
+			scale(ctx[r*d:r*d+hd], inv[r])
+		}
 	})
 }
 

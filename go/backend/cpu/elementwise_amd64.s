@@ -195,3 +195,30 @@ geluloop:
 	JNZ         geluloop
 	VZEROUPPER
 	RET
+
+// func maxAVX2(p *float32, n int) float32
+// The largest of p[0:n] (n a positive multiple of 8; no NaNs expected).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    p+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JZ      maxdone
+
+maxloop:
+	VMAXPS (SI), Y0, Y0
+	ADDQ   $32, SI
+	SUBQ   $8, CX
+	JNZ    maxloop
+
+maxdone:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	MOVSS        X0, ret+16(FP)
+	VZEROUPPER
+	RET

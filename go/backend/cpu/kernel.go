@@ -7,9 +7,13 @@ type kernels struct {
 	tile    func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
 	gelu    func(v []float32)
 	softmax func(v []float32)
+	// expNorm sets v[i] = exp(v[i] - max(v)) and returns 1/Σv[i]: softmax without the final
+	// scaling, which attention applies to its (smaller) output instead.
+	expNorm func(v []float32) float32
+	scale   func(v []float32, s float32)
 }
 
-var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo}
+var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo}
 
 // selectKernels returns the fastest kernels the CPU supports, or the portable ones.
 func selectKernels(pureGo bool) kernels {

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "math"
+
 //go:noescape
 func kernelAVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
 
@@ -46,7 +48,7 @@ func archKernels() (kernels, bool) {
 	if !hasAVX2FMA {
 		return kernels{}, false
 	}
-	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluVec, softmax: softmaxVec}, true
+	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec}, true
 }
 
 //go:noescape
@@ -66,17 +68,31 @@ func geluVec(v []float32) {
 	geluGo(v[n8:])
 }
 
-func softmaxVec(v []float32) {
-	if len(v) == 0 {
-		return
+//go:noescape
+func maxAVX2(p *float32, n int) float32
+
+func scaleVec(v []float32, s float32) {
+	n8 := len(v) &^ 7
+	if n8 > 0 {
+		scaleAVX2(&v[0], n8, s)
 	}
-	m := v[0]
-	for _, x := range v[1:] {
+	for i := n8; i < len(v); i++ {
+		v[i] *= s
+	}
+}
+
+// expNormVec is expNormGo with AVX2.
+func expNormVec(v []float32) float32 {
+	n8 := len(v) &^ 7
+	m := float32(math.Inf(-1))
+	if n8 > 0 {
+		m = maxAVX2(&v[0], n8)
+	}
+	for _, x := range v[n8:] {
 		if x > m {
 			m = x
 		}
 	}
-	n8 := len(v) &^ 7
 	var sum float32
 	if n8 > 0 {
 		sum = expSumAVX2(&v[0], n8, m)
@@ -86,11 +102,13 @@ func softmaxVec(v []float32) {
 		v[i] = e
 		sum += e
 	}
-	inv := 1 / sum
-	if n8 > 0 {
-		scaleAVX2(&v[0], n8, inv)
-	}
-	for i := n8; i < len(v); i++ {
-		v[i] *= inv
-	}
+	return 1 / sum
 }
+
+func softmaxVec(v []float32) {
+	if len(v) == 0 {
+		return
+	}
+	scaleVec(v, expNormVec(v))
+}
+

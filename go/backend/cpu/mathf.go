@@ -68,6 +68,11 @@ func softmaxGo(v []float32) {
 	if len(v) == 0 {
 		return
 	}
+	scaleGo(v, expNormGo(v))
+}
+
+// expNormGo sets v[i] = exp(v[i] - max(v)) and returns 1/Σ v[i]. v must not be empty.
+func expNormGo(v []float32) float32 {
 	m := v[0]
 	for _, x := range v[1:] {
 		if x > m {
@@ -80,9 +85,12 @@ func softmaxGo(v []float32) {
 		v[i] = e
 		sum += e
 	}
-	inv := 1 / sum
+	return 1 / sum
+}
+
+func scaleGo(v []float32, s float32) {
 	for i := range v {
-		v[i] *= inv
+		v[i] *= s
 	}
 }
 

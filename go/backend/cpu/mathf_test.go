@@ -89,6 +89,12 @@ func TestVectorElementwiseMatchesGo(t *testing.T) {
 				require.InDeltaf(t, float64(want[i]), float64(s[i]), 3e-6*math.Max(1e-3, float64(want[i])), "%s softmax n=%d i=%d", ks.name, n, i)
 			}
 			require.InDelta(t, 1, sum, 1e-5)
+			e, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			inv, wantInv := ks.expNorm(e), expNormGo(want)
+			require.InDelta(t, float64(wantInv), float64(inv), 3e-6*float64(wantInv), "%s expNorm n=%d", ks.name, n)
+			for i := range e {
+				require.InDeltaf(t, float64(want[i]), float64(e[i]), 1e-6*math.Max(1, float64(want[i])), "%s expNorm n=%d i=%d", ks.name, n, i)
+			}
 		}
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"sync/atomic"
 )
 
-// pool runs parallel loops on a fixed set of worker goroutines shared by every Forward call
-// of a backend, so concurrent calls never run more than threads-1 helper goroutines in total:
-// a loop hands its tasks to whichever workers are idle at that moment and runs the rest on
-// the calling goroutine.
+// pool runs parallel loops on a fixed set of threads-1 worker goroutines shared by every
+// Forward call of a backend, so concurrent calls never run more than that many helpers in
+// total. A loop posts itself to a queue that idle workers take from, runs tasks on the
+// calling goroutine too, and returns once its tasks are done: it never waits for a worker
+// busy elsewhere to pick it up.
 type pool struct {
 	threads int
-	work    chan *job
+	queue   chan *job
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	scratch sync.Pool // *scratch for calling goroutines
@@ -22,14 +23,17 @@ type job struct {
 	next int64
 	n    int64
 	fn   func(task int, s *scratch)
-	done sync.WaitGroup
+
+	mu      sync.Mutex
+	closed  bool // all tasks claimed and the caller is waiting: no new helpers
+	helpers sync.WaitGroup
 }
 
 func newPool(threads int) *pool {
 	if threads < 1 {
 		threads = 1
 	}
-	p := &pool{threads: threads, work: make(chan *job), quit: make(chan struct{})}
+	p := &pool{threads: threads, queue: make(chan *job, 4*threads), quit: make(chan struct{})}
 	p.scratch.New = func() interface{} { return new(scratch) }
 	for i := 1; i < threads; i++ {
 		p.wg.Add(1)
@@ -45,13 +49,25 @@ func (p *pool) worker() {
 	s := new(scratch)
 	for {
 		select {
-		case j := <-p.work:
-			j.drain(s)
-			j.done.Done()
+		case j := <-p.queue:
+			j.help(s)
 		case <-p.quit:
 			return
 		}
 	}
+}
+
+// help runs tasks of j unless the caller has already finished them.
+func (j *job) help(s *scratch) {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return
+	}
+	j.helpers.Add(1)
+	j.mu.Unlock()
+	j.drain(s)
+	j.helpers.Done()
 }
 
 func (j *job) drain(s *scratch) {
@@ -83,18 +99,18 @@ func (p *pool) run(n int, fn func(task int, s *scratch)) {
 	if helpers > n-1 {
 		helpers = n - 1
 	}
-offer:
 	for h := 0; h < helpers; h++ {
-		j.done.Add(1)
 		select {
-		case p.work <- j:
-		default: // every worker is busy (with this or another call): do the rest here
-			j.done.Done()
-			break offer
+		case p.queue <- j:
+		default: // queue full of other calls' loops: run the rest here
+			h = helpers
 		}
 	}
 	j.drain(s)
-	j.done.Wait()
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	j.helpers.Wait()
 }
 
 func (p *pool) close() {
@@ -107,6 +123,7 @@ type scratch struct {
 	a      []float32 // zero-padded A rows for edge tiles
 	tileC  [mr * nr]float32
 	scores []float32
+	inv    []float32
 	kp, vp packed
 }
 
@@ -126,4 +143,11 @@ func (s *scratch) scoresBuf(n int) []float32 {
 		s.scores = make([]float32, n)
 	}
 	return s.scores[:n]
+}
+
+func (s *scratch) invBuf(n int) []float32 {
+	if cap(s.inv) < n {
+		s.inv = make([]float32, n)
+	}
+	return s.inv[:n]
 }
