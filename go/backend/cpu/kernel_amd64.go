@@ -111,4 +111,3 @@ func softmaxVec(v []float32) {
 	}
 	scaleVec(v, expNormVec(v))
 }
-
