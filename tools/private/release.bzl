@@ -16,7 +16,9 @@ def _release_archive_impl(ctx):
         for f in t.files.to_list():
             mappings.append("models/compiled/%s/%s=%s" % (t.label.name, f.basename, f.path))
             inputs.append(f)
-    for name, t in ctx.attr.binaries.items():
+    binaries = {}
+    for t, name in ctx.attr.binaries.items():
+        binaries[name] = t
         f = t.files_to_run.executable
         mappings.append("bin/%s=%s" % (name, f.path))
         inputs.append(f)
@@ -27,7 +29,7 @@ def _release_archive_impl(ctx):
         pins = ctx.attr.pins,
         conversion_lock_sha256 = "see conversion-lock.sha256",
         variants = variants,
-        binaries = sorted(ctx.attr.binaries.keys()),
+        binaries = sorted(binaries.keys()),
     ), indent = "  ") + "\n")
     mappings.append("MANIFEST.json=" + manifest.path)
     inputs.append(manifest)
@@ -75,7 +77,7 @@ release_archive = rule(
         "prefix": attr.string(mandatory = True, doc = "Top-level directory in the archive."),
         "packages": attr.label_list(providers = [CoreMLPackageInfo]),
         "compiled": attr.label_list(doc = ".mlmodelc targets (macOS builds only)."),
-        "binaries": attr.string_keyed_label_dict(doc = "Archive name -> executable target.", cfg = "target"),
+        "binaries": attr.label_keyed_string_dict(doc = "Executable target -> name in the archive's bin/.", cfg = "target"),
         "pins": attr.string_dict(doc = "Pinned inputs recorded in the manifest."),
         "lock_digest": attr.label(allow_single_file = True, default = "@conversion_venv//:lock.sha256"),
         "stamp": attr.bool(default = True),

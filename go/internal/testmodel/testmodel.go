@@ -1,7 +1,8 @@
 // Package testmodel locates the model files and reference fixtures for tests.
 //
 // Under Bazel, go_test rules set MINILM_MODEL_DIR to the runfiles path of
-// //models:minilm_weights. With plain `go test`, set MINILM_MODEL_DIR to a directory holding
+// //models:minilm_weights and run from the runfiles root (rundir = "."), where that path
+// resolves. With plain `go test`, set MINILM_MODEL_DIR to a directory holding
 // config.json, tokenizer.json and model.safetensors (.ci/run points it at Bazel's output);
 // tests that need the model are skipped with a message when it is unset.
 package testmodel
