@@ -28,29 +28,67 @@ const maxElems = 1 << 30
 // Write writes data as a float32 array of the given shape. The product of shape must equal
 // len(data); an empty shape writes a scalar.
 func Write(w io.Writer, shape []int, data []float32) error {
+	sw, err := NewWriter(w, shape)
+	if err != nil {
+		return err
+	}
+	if err := sw.WriteFloats(data); err != nil {
+		return err
+	}
+	return sw.Close()
+}
+
+// Writer streams a float32 array whose shape is known up front, e.g. embeddings written
+// batch by batch. Close checks that exactly the declared number of values was written.
+type Writer struct {
+	bw        *bufio.Writer
+	remaining int
+	buf       []byte
+}
+
+// NewWriter writes the header of a float32 array of the given shape and returns a Writer
+// for its values in C order.
+func NewWriter(w io.Writer, shape []int) (*Writer, error) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("npy: negative dimension in shape %v", shape)
+			return nil, fmt.Errorf("npy: negative dimension in shape %v", shape)
 		}
 		n *= d
 	}
-	if n != len(data) {
-		return fmt.Errorf("npy: shape %v holds %d values, got %d", shape, n, len(data))
-	}
 	if err := writeHeader(w, shape); err != nil {
-		return err
+		return nil, err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var b [4]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		if _, err := bw.Write(b[:]); err != nil {
-			return fmt.Errorf("npy: writing data: %w", err)
-		}
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), remaining: n}, nil
+}
+
+// WriteFloats appends values to the array.
+func (w *Writer) WriteFloats(values []float32) error {
+	if len(values) > w.remaining {
+		return fmt.Errorf("npy: %d values written beyond the declared shape", len(values)-w.remaining)
 	}
-	if err := bw.Flush(); err != nil {
+	w.remaining -= len(values)
+	if cap(w.buf) < 4*len(values) {
+		w.buf = make([]byte, 4*len(values))
+	}
+	b := w.buf[:4*len(values)]
+	for i, v := range values {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	if _, err := w.bw.Write(b); err != nil {
 		return fmt.Errorf("npy: writing data: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the values; it fails if fewer values were written than the shape declares.
+// It does not close the underlying writer.
+func (w *Writer) Close() error {
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("npy: writing data: %w", err)
+	}
+	if w.remaining != 0 {
+		return fmt.Errorf("npy: %d values missing for the declared shape", w.remaining)
 	}
 	return nil
 }

