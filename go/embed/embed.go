@@ -264,7 +264,6 @@ func grow32(buf []int32, n int) []int32 {
 	return buf
 }
 
-
 // Cosine returns the cosine similarity of a and b; it panics if their lengths differ and is 0
 // if either is all zeros. For Embed's unit-length vectors it equals their dot product.
 func Cosine(a, b []float32) float32 {

@@ -22,7 +22,9 @@ type jsonlWriter struct {
 	buf []byte
 }
 
-func newJSONLWriter(w io.Writer) *jsonlWriter { return &jsonlWriter{w: bufio.NewWriterSize(w, 256<<10)} }
+func newJSONLWriter(w io.Writer) *jsonlWriter {
+	return &jsonlWriter{w: bufio.NewWriterSize(w, 256<<10)}
+}
 
 func (j *jsonlWriter) write(inputs []input, first int, vecs [][]float32) error {
 	for k, v := range vecs {
