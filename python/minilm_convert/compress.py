@@ -1,0 +1,168 @@
+"""Weight compression and W8A8 activation quantization (coremltools.optimize.coreml, 9.0).
+
+W8A8 decision: coremltools 9.0's ``linear_quantize_activations`` calibrates through
+``experimental._model_debugger.ModelDebugger``, which builds a copy of the model with every
+intermediate tensor as an output and calls ``MLModel.predict`` -- the Core ML runtime, i.e. macOS
+only (on Linux: "No module named 'coremltools.libcoremlpython'"). Instead of making the variant
+macOS-only or re-implementing it with coremltools.optimize.torch (FX-traced fake-quant, which does
+not trace HF BERT cleanly), we keep coremltools' own graph passes and replace only the calibration
+step: ``_get_activation_calibration_stats`` is swapped for one that evaluates the same MIL program
+in NumPy (mil_eval.py) over real sentences. The activation ranges are keyed by the exact tensor
+names the passes look up; min/max are accumulated over all samples (9.0's
+``record_intermediate_output`` overwrites them with the last sample's, so it is not reused).
+Activation quantization runs first, then int8 weight quantization (coremltools' documented order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+CALIBRATION_BATCH = 8
+CALIBRATION_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
+
+
+def weight_config(opts):
+    import coremltools.optimize.coreml as cto
+
+    if opts.quantize:
+        kw = dict(mode="linear_symmetric", dtype=opts.quantize, granularity=opts.quantize_granularity)
+        if opts.quantize_granularity == "per_block":
+            kw["block_size"] = opts.quantize_block_size
+        return cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(**kw))
+    if opts.palettize_nbits is not None:
+        kw = dict(mode=opts.palettize_mode, nbits=opts.palettize_nbits, granularity=opts.palettize_granularity,
+                  num_kmeans_workers=1)
+        if opts.palettize_granularity == "per_grouped_channel":
+            kw["group_size"] = opts.palettize_group_size
+        return cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(**kw))
+    return None
+
+
+def read_calibration_texts(path: str, limit: int) -> List[str]:
+    with open(path, encoding="utf-8") as f:
+        texts = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
+    if not texts:
+        raise ValueError(f"{path}: no calibration sentences")
+    return texts[:limit]
+
+
+def calibration_samples(model_dir: str, texts: Sequence[str]) -> List[Dict[str, np.ndarray]]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tok.enable_truncation(max_length=CALIBRATION_MAX_TOKENS)
+    tok.no_padding()
+    samples = []
+    for i in range(0, len(texts), CALIBRATION_BATCH):
+        encs = tok.encode_batch(list(texts[i : i + CALIBRATION_BATCH]))
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(encs), width), dtype=np.int32)
+        mask = np.zeros((len(encs), width), dtype=np.int32)
+        for r, e in enumerate(encs):
+            ids[r, : len(e.ids)] = e.ids
+            mask[r, : len(e.ids)] = 1
+        samples.append({"input_ids": ids, "attention_mask": mask})
+    return samples
+
+
+def load_program(mlmodel):
+    from coremltools.converters.mil.frontend.milproto.load import load
+
+    spec = mlmodel.get_spec()
+    return load(spec, specification_version=spec.specificationVersion, file_weights_dir=mlmodel.weights_dir)
+
+
+def numpy_calibration_stats(fpmodel, sample_data, calibration_op_group_size=-1):
+    """Drop-in for coremltools' _get_activation_calibration_stats that needs no Core ML runtime."""
+    from coremltools.optimize.coreml.experimental._post_training_quantization import (
+        _adjust_concat_surrounding_activation_stats,
+    )
+
+    from .mil_eval import evaluate
+
+    prog = load_program(fpmodel)
+    func = prog.functions["main"]
+    outputs = {o.name for o in func.outputs}
+    names = [o.name for op in func.operations if op.op_type != "const" for o in op.outputs]
+    names = [n for n in names if n not in outputs]
+    stats: Dict[str, Dict[str, float]] = defaultdict(dict)
+
+    def update(name, value):
+        v = np.asarray(value)
+        if v.dtype == bool or v.size == 0:
+            return
+        lo, hi = float(v.min()), float(v.max())
+        s = stats[name]
+        s["rmin"] = min(lo, s.get("rmin", lo))
+        s["rmax"] = max(hi, s.get("rmax", hi))
+
+    for data in sample_data:
+        for k, v in data.items():
+            update(k, v)
+        env = evaluate(func, data)
+        for n in names:
+            if n in env:
+                update(n, env[n])
+    concat_info = []
+    for op in func.operations:
+        if op.op_type == "concat":
+            concat_info.append([v.name for v in op.values] + [op.outputs[0].name])
+    _adjust_concat_surrounding_activation_stats(concat_info, stats)
+    return stats
+
+
+def mask_consumers(mlmodel) -> List[str]:
+    """Names of the ops that add the -1e4 attention mask to the attention scores.
+
+    Their inputs span [-1e4, ~10]: one int8 scale for that range (~79 per step) rounds every real
+    attention score to 0 and the model collapses to uniform attention (measured: min cosine 0.05 vs
+    sentence-transformers). These adds (and so the softmax after them) stay in float16.
+    """
+    from .wrapper import MASK_VALUE
+
+    prog = load_program(mlmodel)
+    names = []
+    for op in prog.functions["main"].operations:
+        if op.op_type != "mul":
+            continue
+        if not any(v.val is not None and np.ndim(v.val) == 0 and float(v.val) == MASK_VALUE for v in (op.x, op.y)):
+            continue
+        names.extend(c.name for c in op.outputs[0].child_ops)
+    return sorted(names)
+
+
+def quantize_activations(mlmodel, samples):
+    import coremltools.optimize.coreml as cto
+    from coremltools.optimize.coreml import _post_training_quantization as ptq
+
+    skip = mask_consumers(mlmodel)
+    if not skip:
+        raise RuntimeError("W8A8: could not find the attention-mask add ops to keep in float16")
+    config = cto.OptimizationConfig(
+        global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"),
+        op_name_configs={name: None for name in skip},
+    )
+    original = ptq._get_activation_calibration_stats
+    ptq._get_activation_calibration_stats = numpy_calibration_stats
+    try:
+        return cto.linear_quantize_activations(mlmodel, config, samples)
+    finally:
+        ptq._get_activation_calibration_stats = original
+
+
+def apply(mlmodel, opts, calibration: Optional[List[Dict[str, np.ndarray]]] = None):
+    import coremltools.optimize.coreml as cto
+
+    if opts.activation_quantize:
+        mlmodel = quantize_activations(mlmodel, calibration)
+    cfg = weight_config(opts)
+    if cfg is None:
+        return mlmodel
+    if opts.quantize:
+        return cto.linear_quantize_weights(mlmodel, config=cfg)
+    return cto.palettize_weights(mlmodel, config=cfg)

@@ -1,0 +1,94 @@
+"""Model metadata: toolchain versions, full flag set, weights digest, shape set. No dates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from typing import Dict
+
+from . import wrapper as _wrapper
+from .shapes import HIDDEN_SIZE, INPUT_NAMES, OUTPUT_NAME
+
+PREFIX = "minilm."
+KEY_VARIANT = PREFIX + "variant"
+KEY_FLAGS = PREFIX + "flags"
+KEY_SHAPES = PREFIX + "shapes"
+KEY_WEIGHTS_SHA = PREFIX + "weights_sha256"
+KEY_TOOLCHAIN = PREFIX + "toolchain"
+KEY_POOLING = PREFIX + "pooling"
+KEY_MASK = PREFIX + "attention_mask_value"
+KEY_EPS = PREFIX + "layer_norm_eps"
+KEY_CALIBRATION = PREFIX + "calibration"
+REQUIRED_KEYS = (KEY_VARIANT, KEY_FLAGS, KEY_SHAPES, KEY_WEIGHTS_SHA, KEY_TOOLCHAIN, KEY_POOLING, KEY_MASK, KEY_EPS)
+# Keys coremltools adds that would make the package depend on the day it was built.
+VOLATILE_KEYS = ("com.github.apple.coremltools.conversion_date",)
+
+POOLING_NOTE = (
+    "none in the model: the output is last_hidden_state; the Go library applies attention-mask mean pooling "
+    "and L2 normalization with the same code for every backend"
+)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def toolchain_versions() -> Dict[str, str]:
+    import coremltools
+    import numpy
+    import tokenizers
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "coremltools": coremltools.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def apply(mlmodel, opts, weights_sha256: str, extra: Dict[str, str] | None = None) -> None:
+    md = mlmodel.user_defined_metadata
+    for k in VOLATILE_KEYS:
+        if k in md:
+            del md[k]
+    md[KEY_VARIANT] = opts.variant
+    md[KEY_FLAGS] = _dumps(opts.flag_dict())
+    md[KEY_SHAPES] = _dumps(opts.shape_spec.as_dict())
+    md[KEY_WEIGHTS_SHA] = weights_sha256
+    md[KEY_TOOLCHAIN] = _dumps(toolchain_versions())
+    md[KEY_POOLING] = POOLING_NOTE
+    md[KEY_MASK] = repr(_wrapper.MASK_VALUE)
+    md[KEY_EPS] = repr(_wrapper.LAYER_NORM_EPS)
+    for k, v in (extra or {}).items():
+        md[PREFIX + k] = v
+
+    mlmodel.author = "sentence-transformers (model); minilm-coreml converter (conversion)"
+    mlmodel.license = "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)"
+    mlmodel.short_description = (
+        f"all-MiniLM-L6-v2 encoder, variant {opts.variant}: int32 input_ids and attention_mask (batch, seq) -> "
+        f"last_hidden_state (batch, seq, {HIDDEN_SIZE}) float32. No pooling inside: mean-pool over "
+        "attention_mask and L2-normalize outside (the Go library does this for every backend). "
+        "token_type_ids are fixed to 0."
+    )
+    mlmodel.version = f"1.0.0+{opts.variant}"
+    descs = {
+        "input_ids": "WordPiece token ids (int32), [CLS] ... [SEP] then 0-padding",
+        "attention_mask": "1 for real tokens, 0 for padding (int32)",
+        OUTPUT_NAME: f"token embeddings (batch, seq, {HIDDEN_SIZE}); pool with attention_mask outside the model",
+    }
+    for name in INPUT_NAMES:
+        mlmodel.input_description[name] = descs[name]
+    mlmodel.output_description[OUTPUT_NAME] = descs[OUTPUT_NAME]

