@@ -23,7 +23,7 @@ import time
 import torch
 from sentence_transformers import SentenceTransformer
 
-CONFIGS = [(32, 16), (32, 32), (1, 128), (32, 128)]
+CONFIGS = [(1, 16), (32, 16), (32, 32), (1, 128), (32, 128)]
 WORDS = ("time people way year day thing man world life hand part child eye woman place work week "
          "case point government company number group problem fact").split()
 

@@ -81,7 +81,7 @@ func BenchmarkAttention(b *testing.B) {
 // BenchmarkForward times the whole encoder on rows texts of seq real tokens each.
 func BenchmarkForward(b *testing.B) {
 	be := sharedBackend(b)
-	for _, sz := range []struct{ rows, seq int }{{32, 16}, {32, 32}, {1, 128}, {32, 128}} {
+	for _, sz := range []struct{ rows, seq int }{{1, 16}, {32, 16}, {32, 32}, {1, 128}, {32, 128}} {
 		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			n := sz.rows * sz.seq

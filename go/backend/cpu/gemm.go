@@ -231,34 +231,51 @@ func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0
 // kernelGo is the portable micro-kernel: for a 6×16 tile,
 // C[r][j] = init[r][j] + Σ_k A[r*lda+k]·panel[k*16+j], where init is bias[j] (broadcast to
 // every row) when bias is non-nil and the tile's current C values otherwise.
+//
+// It walks the tile in 3×4 sub-tiles whose 12 accumulators are local variables, so the
+// compiler keeps them in registers (16 on amd64, 32 on arm64, where it also fuses the
+// multiply-adds).
 func kernelGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
-	for r := 0; r < mr; r++ {
-		var acc [nr]float32
-		if bias != nil {
-			copy(acc[:], bias[:nr])
-		} else {
-			copy(acc[:], c[r*ldc:r*ldc+nr])
+	panel = panel[:kc*nr]
+	for r0 := 0; r0 < mr; r0 += 3 {
+		a0 := a[r0*lda : r0*lda+kc]
+		a1 := a[(r0+1)*lda : (r0+1)*lda+kc]
+		a2 := a[(r0+2)*lda : (r0+2)*lda+kc]
+		c0 := c[r0*ldc : r0*ldc+nr]
+		c1 := c[(r0+1)*ldc : (r0+1)*ldc+nr]
+		c2 := c[(r0+2)*ldc : (r0+2)*ldc+nr]
+		for j := 0; j < nr; j += 4 {
+			var i0, i1, i2 []float32
+			if bias != nil {
+				i0, i1, i2 = bias[j:j+4], bias[j:j+4], bias[j:j+4]
+			} else {
+				i0, i1, i2 = c0[j:j+4], c1[j:j+4], c2[j:j+4]
+			}
+			s00, s01, s02, s03 := i0[0], i0[1], i0[2], i0[3]
+			s10, s11, s12, s13 := i1[0], i1[1], i1[2], i1[3]
+			s20, s21, s22, s23 := i2[0], i2[1], i2[2], i2[3]
+			for k := 0; k < kc; k++ {
+				b := panel[k*nr+j : k*nr+j+4 : k*nr+j+4]
+				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+				x := a0[k]
+				s00 += x * b0
+				s01 += x * b1
+				s02 += x * b2
+				s03 += x * b3
+				x = a1[k]
+				s10 += x * b0
+				s11 += x * b1
+				s12 += x * b2
+				s13 += x * b3
+				x = a2[k]
+				s20 += x * b0
+				s21 += x * b1
+				s22 += x * b2
+				s23 += x * b3
+			}
+			c0[j], c0[j+1], c0[j+2], c0[j+3] = s00, s01, s02, s03
+			c1[j], c1[j+1], c1[j+2], c1[j+3] = s10, s11, s12, s13
+			c2[j], c2[j+1], c2[j+2], c2[j+3] = s20, s21, s22, s23
 		}
-		row := a[r*lda : r*lda+kc]
-		for k, av := range row {
-			b := panel[k*nr : k*nr+nr : k*nr+nr]
-			acc[0] += av * b[0]
-			acc[1] += av * b[1]
-			acc[2] += av * b[2]
-			acc[3] += av * b[3]
-			acc[4] += av * b[4]
-			acc[5] += av * b[5]
-			acc[6] += av * b[6]
-			acc[7] += av * b[7]
-			acc[8] += av * b[8]
-			acc[9] += av * b[9]
-			acc[10] += av * b[10]
-			acc[11] += av * b[11]
-			acc[12] += av * b[12]
-			acc[13] += av * b[13]
-			acc[14] += av * b[14]
-			acc[15] += av * b[15]
-		}
-		copy(c[r*ldc:r*ldc+nr], acc[:])
 	}
 }
