@@ -77,6 +77,13 @@ func run() (int, error) {
 	fs.IntVar(&o.coldRuns, "cold-runs", 3, "cold-start runs (each a fresh process); --quick: 1")
 	fs.DurationVar(&o.peerTimeout, "peer-timeout", 60*time.Minute, "time limit of each peer process")
 	fs.StringVar(&o.child, childFlag, "", "internal: run as a cold-start child for this engine and exit")
+	// hugot's pure-Go backend embeds long texts at well under 1 text/s on 2 cores: the full
+	// SciFact corpus would take hours, so it is a peer here only on request.
+	if f := fs.Lookup("peers"); f != nil {
+		f.DefValue = "sentence-transformers,onnxruntime"
+		_ = f.Value.Set(f.DefValue)
+		f.Usage += " (hugot only on request: its pure-Go backend would take hours on the full corpus)"
+	}
 	_ = fs.Parse(os.Args[1:])
 	if o.child != "" {
 		return 0, coldStartChild(&o)

@@ -31,6 +31,7 @@ type Common struct {
 	RequirePeers bool
 	ONNX         string
 	HugotBin     string
+	HugotTexts   int
 	CoreMLModel  string
 	ComputeUnits string
 	MaxLoad      float64
@@ -50,6 +51,7 @@ func (c *Common) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequirePeers, "require-peers", false, "fail if a requested peer cannot run (default: report it as not run)")
 	fs.StringVar(&c.ONNX, "onnx", "", "ONNX export of the model for the onnxruntime and hugot peers (default: export once into the user cache with python/bench/export_onnx.py)")
 	fs.StringVar(&c.HugotBin, "hugot-bin", "", "binary of the hugot peer (go/bench/peers/hugot, built with Go >= 1.24); default: `go build` it with the go on PATH")
+	fs.IntVar(&c.HugotTexts, "hugot-texts", 16, "the hugot peer (tens of times slower) embeds only the first N texts of each batch-benchmark corpus (0: all)")
 	fs.StringVar(&c.CoreMLModel, "coreml-model", "", "Core ML model (.mlmodelc or .mlpackage) for the coreml engines (darwin); default $MINILM_COREML_MODEL")
 	fs.StringVar(&c.ComputeUnits, "compute-units", "all", "Core ML compute units to run: all, none, or a list of cpuOnly,cpuAndGPU,all,cpuAndNeuralEngine")
 	fs.Float64Var(&c.MaxLoad, "max-load", 0, "refuse to start when the 1-minute load average exceeds this (0: only warn above 1.5)")
@@ -174,7 +176,9 @@ func (c *Common) BuildPeers(ctx context.Context, workDir string) ([]peers.Peer, 
 				out = append(out, peers.Peer{Name: "hugot", Unavailable: "needs the ONNX export: " + onnxErr.Error()})
 				continue
 			}
-			out = append(out, peers.Hugot(ctx, c.HugotBin, root, filepath.Join(workDir, "hugot-peer"), filepath.Dir(onnxPath)))
+			h := peers.Hugot(ctx, c.HugotBin, root, filepath.Join(workDir, "hugot-peer"), filepath.Dir(onnxPath))
+			h.MaxTexts = c.HugotTexts
+			out = append(out, h)
 		default:
 			return nil, fmt.Errorf("--peers: unknown peer %q (want sentence-transformers, onnxruntime, hugot or none)", n)
 		}

@@ -90,6 +90,9 @@ type Peer struct {
 	Env     []string // extra environment
 	// Unavailable, when set, is why the peer cannot run at all; Exec then does not start it.
 	Unavailable string
+	// MaxTexts, when positive, limits a slow peer to the first MaxTexts texts of each corpus
+	// in the batch benchmark (see --hugot-texts).
+	MaxTexts int
 }
 
 // NotRunError says a peer did not produce results, and why.
