@@ -144,8 +144,20 @@ func TestPaddingInvariance(t *testing.T) {
 			require.InDeltaSlicef(t, f64(alone[i]), f64(vecs[i]), 1e-6, "text %q batched", fx.Cases[i].Text)
 		}
 	}
+	// Encoding in chunks of whole rows (as a batch over the chunk limit is) changes nothing.
+	seq := maxLen(fx.Cases)
+	in := batchInput(fx.Cases, seq)
+	whole := make([]float32, in.Rows*seq*b.HiddenSize())
+	require.NoError(t, b.Forward(context.Background(), in, whole))
+	chunked := *b
+	chunked.chunk = 300
+	chunked.arenas = make(chan *arena, 1)
+	parts := make([]float32, len(whole))
+	require.NoError(t, chunked.Forward(context.Background(), in, parts))
+	require.Equal(t, whole, parts)
+
 	// Unused rows beyond Rows are ignored.
-	in := batchInput(fx.Cases[:3], maxLen(fx.Cases[:3]))
+	in = batchInput(fx.Cases[:3], maxLen(fx.Cases[:3]))
 	in.Shape.Batch = 8
 	in.IDs = append(in.IDs, make([]int32, 5*in.Shape.Seq)...)
 	in.Mask = append(in.Mask, make([]int32, 5*in.Shape.Seq)...)
