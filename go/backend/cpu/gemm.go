@@ -193,8 +193,13 @@ func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
 					rows = mr
 				}
 				a := g.a[i*g.lda+k0:]
-				if rows == mr && (nc == nr || g.cPadded) && len(a) >= (mr-1)*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= (mr-1)*g.ldc+nr {
+				full := nc == nr || g.cPadded
+				if rows == mr && full && len(a) >= (mr-1)*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= (mr-1)*g.ldc+nr {
 					g.k.tile(kc, a, g.lda, panel, g.c[i*g.ldc+c0:], g.ldc, bias)
+					continue
+				}
+				if rows == 4 && full && g.k.tile4 != nil && len(a) >= 3*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= 3*g.ldc+nr {
+					g.k.tile4(kc, a, g.lda, panel, g.c[i*g.ldc+c0:], g.ldc, bias)
 					continue
 				}
 				edgeTile(g, a, rows, nc, kc, panel, i, c0, bias, s)
@@ -205,8 +210,12 @@ func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
 
 // edgeTile computes a partial tile through zero-padded copies of A and C.
 func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0 int, bias []float32, s *scratch) {
+	h, tile := mr, g.k.tile
+	if rows <= 4 && g.k.tile4 != nil {
+		h, tile = 4, g.k.tile4
+	}
 	ta := s.tileA(kc)
-	for r := 0; r < mr; r++ {
+	for r := 0; r < h; r++ {
 		dst := ta[r*kc : (r+1)*kc]
 		if r < rows {
 			copy(dst, a[r*g.lda:r*g.lda+kc])
@@ -222,7 +231,7 @@ func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0
 			copy(tc[r*nr:r*nr+nc], g.c[(i+r)*g.ldc+c0:])
 		}
 	}
-	g.k.tile(kc, ta, kc, panel, tc, nr, bias)
+	tile(kc, ta, kc, panel, tc, nr, bias)
 	for r := 0; r < rows; r++ {
 		copy(g.c[(i+r)*g.ldc+c0:(i+r)*g.ldc+c0+nc], tc[r*nr:r*nr+nc])
 	}

@@ -4,7 +4,9 @@ package cpu
 type kernels struct {
 	name string
 	// tile computes a 6×16 tile; see kernelGo.
-	tile    func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
+	tile func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
+	// tile4, if not nil, is tile for 4 rows (remainders of up to 4 rows waste less).
+	tile4   func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
 	gelu    func(v []float32)
 	softmax func(v []float32)
 	// expNorm sets v[i] = exp(v[i] - max(v)) and returns 1/Σv[i]: softmax without the final
@@ -34,6 +36,13 @@ func tileGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc int,
 // assembly kernel does no bounds checks of its own. A panic here is a bug in this package.
 func checkKernelArgs(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
 	if kc < 1 || len(a) < (mr-1)*lda+kc || len(panel) < kc*nr || len(c) < (mr-1)*ldc+nr || (bias != nil && len(bias) < nr) {
+		panic("cpu: kernel arguments out of range")
+	}
+}
+
+// checkKernelArgs4 is checkKernelArgs for a 4-row tile.
+func checkKernelArgs4(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	if kc < 1 || len(a) < 3*lda+kc || len(panel) < kc*nr || len(c) < 3*ldc+nr || (bias != nil && len(bias) < nr) {
 		panic("cpu: kernel arguments out of range")
 	}
 }

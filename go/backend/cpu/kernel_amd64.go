@@ -33,7 +33,19 @@ func detectAVX2FMA() bool {
 	return ebx7&(1<<5) != 0 // AVX2
 }
 
+//go:noescape
+func kernelAVX2x4(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
+
 var hasAVX2FMA = detectAVX2FMA()
+
+func tile4AVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	checkKernelArgs4(kc, a, lda, panel, c, ldc, bias)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	kernelAVX2x4(kc, &a[0], lda, &panel[0], &c[0], ldc, bp)
+}
 
 func tileAVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
 	checkKernelArgs(kc, a, lda, panel, c, ldc, bias)
@@ -48,7 +60,7 @@ func archKernels() (kernels, bool) {
 	if !hasAVX2FMA {
 		return kernels{}, false
 	}
-	return kernels{name: "avx2+fma", tile: tileAVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec}, true
+	return kernels{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec}, true
 }
 
 //go:noescape

@@ -147,6 +147,79 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernelAVX2x4(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
+//
+// kernelAVX2 for a 4×16 tile (the remainder rows of a block), accumulators Y4..Y11.
+TEXT ·kernelAVX2x4(SB), NOSPLIT, $0-56
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), BX
+	SHLQ $2, BX
+	MOVQ bias+48(FP), R8
+
+	LEAQ (SI)(AX*2), R9
+	ADDQ AX, R9          // R9 = row 3 of A
+	LEAQ (DI)(BX*2), R10
+	ADDQ BX, R10         // R10 = row 3 of C
+
+	TESTQ R8, R8
+	JZ    loadc4
+	VMOVUPS (R8), Y4
+	VMOVUPS 32(R8), Y5
+	VMOVAPS Y4, Y6
+	VMOVAPS Y5, Y7
+	VMOVAPS Y4, Y8
+	VMOVAPS Y5, Y9
+	VMOVAPS Y4, Y10
+	VMOVAPS Y5, Y11
+	JMP   loop4
+
+loadc4:
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	VMOVUPS (DI)(BX*1), Y6
+	VMOVUPS 32(DI)(BX*1), Y7
+	VMOVUPS (DI)(BX*2), Y8
+	VMOVUPS 32(DI)(BX*2), Y9
+	VMOVUPS (R10), Y10
+	VMOVUPS 32(R10), Y11
+
+loop4:
+	VMOVUPS      (DX), Y0
+	VMOVUPS      32(DX), Y1
+	VBROADCASTSS (SI), Y2
+	VBROADCASTSS (SI)(AX*1), Y3
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS (SI)(AX*2), Y2
+	VBROADCASTSS (R9), Y3
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	ADDQ         $4, SI
+	ADDQ         $4, R9
+	ADDQ         $64, DX
+	DECQ         CX
+	JNZ          loop4
+
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, (DI)(BX*1)
+	VMOVUPS Y7, 32(DI)(BX*1)
+	VMOVUPS Y8, (DI)(BX*2)
+	VMOVUPS Y9, 32(DI)(BX*2)
+	VMOVUPS Y10, (R10)
+	VMOVUPS Y11, 32(R10)
+	VZEROUPPER
+	RET
+
 // func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eaxArg+0(FP), AX
