@@ -20,9 +20,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/minilm-coreml/minilm/go/embed"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3" (x_defs under Bazel).
@@ -46,6 +49,7 @@ type env struct {
 }
 
 func main() {
+	fromBazelRun()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	e := env{
@@ -55,6 +59,27 @@ func main() {
 	code := run(ctx, os.Args[1:], e)
 	stop()
 	os.Exit(code)
+}
+
+// fromBazelRun makes `bazel run //go/cmd/minilm -- ...` behave like running the binary where
+// the user is: bazel run starts it in its runfiles tree, so the model directory is resolved
+// there first (to an absolute path), then file arguments are taken relative to
+// $BUILD_WORKING_DIRECTORY.
+func fromBazelRun() {
+	wd := os.Getenv("BUILD_WORKING_DIRECTORY")
+	if wd == "" {
+		return
+	}
+	if os.Getenv(embed.EnvModelDir) == "" {
+		if d := findModelDir("", os.Getenv); d != "" {
+			if abs, err := filepath.Abs(d); err == nil {
+				os.Setenv(embed.EnvModelDir, abs)
+			}
+		}
+	}
+	if err := os.Chdir(wd); err != nil {
+		fmt.Fprintf(os.Stderr, "minilm: cannot enter %s: %v\n", wd, err)
+	}
 }
 
 // isTerminal reports whether f is a character device, such as a terminal.
