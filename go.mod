@@ -7,6 +7,7 @@ require (
 	github.com/stretchr/testify v1.8.2
 	github.com/sugarme/tokenizer v0.2.2
 	gonum.org/v1/plot v0.13.0
+	google.golang.org/protobuf v1.33.0
 )
 
 require (
