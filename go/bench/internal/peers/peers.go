@@ -271,14 +271,27 @@ func EnsureONNX(ctx context.Context, path, cacheDir, interpreter, scriptsDir, mo
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+	// Export next to the cache and move it in only once the export checked out, so a failed
+	// or interrupted export never leaves a model behind.
+	tmp := cacheDir + ".partial"
+	if err := os.RemoveAll(tmp); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, interpreter, filepath.Join(scriptsDir, "export_onnx.py"), "--model-dir", modelDir, "--out-dir", cacheDir)
+	if err := os.MkdirAll(filepath.Dir(cacheDir), 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, interpreter, filepath.Join(scriptsDir, "export_onnx.py"), "--model-dir", modelDir, "--out-dir", tmp)
 	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return "", fmt.Errorf("exporting ONNX with %s: %v: %s", interpreter, err, lastLine(string(b)))
+	}
+	if err := os.RemoveAll(cacheDir); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, cacheDir); err != nil {
+		return "", err
 	}
 	return out, nil
 }
