@@ -13,6 +13,8 @@ Exits 1 and prints a report on any failed check.
 
 import argparse
 import os
+
+import numpy as np
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +48,7 @@ def main(argv=None) -> int:
         cos = V.cosines(got, ref)
         variant = a.expect_variant or "default"
         thr = a.min_cosine if a.min_cosine is not None else V.PROGRAM_MIN_COSINE.get(variant, 0.99)
+        report.add(f"program output finite", bool(np.all(np.isfinite(got))), "")
         report.add(f"program parity vs sentence-transformers ({len(texts)} texts)", float(cos.min()) >= thr,
                    f"min cosine {cos.min():.6f}, mean {cos.mean():.6f}, threshold {thr}")
     print(report.text())

@@ -3,7 +3,9 @@
 coremltools' ModelPackage assigns every Manifest.json item a random uuid_generate() identifier on
 each save, and the converter records a conversion date in the user metadata (removed in
 metadata.py). normalize_package() replaces the identifiers with UUIDs derived from a digest of the
-item's (path, name, author), rewrites the manifest with sorted keys, and fixes file modes and mtimes,
+item's (path, name, author), rewrites the manifest with sorted keys, re-serializes model.mlmodel with
+deterministic (key-sorted) protobuf map order -- otherwise its bytes depend on PYTHONHASHSEED --, and
+fixes file modes and mtimes,
 so two conversions of the same inputs give byte-identical trees (tested in tests/test_determinism.py).
 """
 
@@ -51,6 +53,11 @@ def normalize_package(package: str | os.PathLike) -> None:
     if "rootModelIdentifier" in manifest:
         manifest["rootModelIdentifier"] = mapping[manifest["rootModelIdentifier"]]
     manifest_path.write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n")
+    # The spec's protobuf maps (function/attribute/input maps) are serialized in an order that
+    # depends on Python's per-process string hashing (PYTHONHASHSEED): re-serialize canonically.
+    for entry in manifest["itemInfoEntries"].values():
+        if entry.get("name") == "model.mlmodel":
+            _canonical_spec(pkg / "Data" / entry["path"])
     for root, dirs, files in os.walk(pkg):
         for d in dirs:
             os.chmod(os.path.join(root, d), 0o755)
@@ -63,6 +70,14 @@ def normalize_package(package: str | os.PathLike) -> None:
             os.utime(os.path.join(root, d), (FIXED_MTIME, FIXED_MTIME))
     os.chmod(pkg, 0o755)
     os.utime(pkg, (FIXED_MTIME, FIXED_MTIME))
+
+
+def _canonical_spec(path: Path) -> None:
+    from coremltools.proto import Model_pb2
+
+    spec = Model_pb2.Model()
+    spec.ParseFromString(path.read_bytes())
+    path.write_bytes(spec.SerializeToString(deterministic=True))
 
 
 def tree_digest(package: str | os.PathLike) -> Dict[str, str]:

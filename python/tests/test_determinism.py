@@ -5,10 +5,19 @@ from minilm_convert import determinism as D
 from conftest import SMALL_GRID
 
 
-def test_two_conversions_are_byte_identical(converted, model_dir, tmp_path, convert):
+def test_two_conversions_are_byte_identical(converted, model_dir, tmp_path):
+    """Second conversion in a separate process, another output path and another PYTHONHASHSEED."""
+    import subprocess
+    import sys
+
+    from conftest import PY_ROOT
+
     out_b = tmp_path / "elsewhere" / "renamed.mlpackage"
     os.makedirs(out_b.parent)
-    convert(model_dir, out_b, SMALL_GRID)
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    subprocess.run([sys.executable, str(PY_ROOT / "convert_model.py"), "--model-dir", model_dir,
+                    "--output", str(out_b), *SMALL_GRID], check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     a, b = D.tree_digest(converted["path"]), D.tree_digest(out_b)
     assert sorted(a) == sorted(b) == ["Data/com.apple.CoreML/model.mlmodel",
                                       "Data/com.apple.CoreML/weights/weight.bin", "Manifest.json"]
