@@ -8,8 +8,8 @@ For each configuration (rows texts of exactly seq tokens, [CLS] and [SEP] includ
   * torch-encoder: the BERT encoder alone (model[0].auto_model) on pre-tokenized input,
   * torch-encode: SentenceTransformer.encode (tokenization + encoder + pooling),
   * go (with --go): BenchmarkForward of go/backend/cpu (encoder alone, GOMAXPROCS=threads),
-alternating the engines for --rounds rounds and keeping each one's best, so both see the same
-machine load. This is a quick same-machine check, not the benchmark suite (go/bench).
+each rate being a mean over a timed window; the engines alternate for --rounds rounds and each
+keeps its best window, so both see the same machine load. This is a quick same-machine check, not the benchmark suite (go/bench).
 """
 
 import argparse
@@ -40,16 +40,16 @@ def texts_of(tokenizer, rows, seq):
     return out
 
 
-def best_rate(fn, rows, min_time):
+def mean_rate(fn, rows, min_time):
+    """Texts per second over at least min_time seconds of calls (a mean, like go test -bench)."""
     fn()  # warm up
-    best, spent = 0.0, 0.0
-    while spent < min_time:
-        t0 = time.perf_counter()
+    calls, t0 = 0, time.perf_counter()
+    while True:
         fn()
-        dt = time.perf_counter() - t0
-        spent += dt
-        best = max(best, rows / dt)
-    return best
+        calls += 1
+        spent = time.perf_counter() - t0
+        if spent >= min_time:
+            return rows * calls / spent
 
 
 def torch_rates(model, rows, seq, min_time):
@@ -65,7 +65,7 @@ def torch_rates(model, rows, seq, min_time):
     def encode():
         model.encode(texts, batch_size=rows, convert_to_numpy=True)
 
-    return best_rate(encoder, rows, min_time), best_rate(encode, rows, min_time)
+    return mean_rate(encoder, rows, min_time), mean_rate(encode, rows, min_time)
 
 
 def go_rates(repo, model_dir, threads, benchtime):
