@@ -303,7 +303,7 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 			for c := range x {
 				x[c] = word[c] + pos[c] + typ[c]
 			}
-			layerNorm(x, w.embG, w.embB, b.eps)
+			b.k.layerNorm(x, w.embG, w.embB, b.eps)
 		}
 	})
 
@@ -346,6 +346,7 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 	d := b.cfg.HiddenSize
 	eps := b.eps
+	layerNorm := b.k.layerNorm
 	b.pool.run(ceilDiv(tokens, rowsPerTask), func(task int, _ *scratch) {
 		r1 := (task + 1) * rowsPerTask
 		if r1 > tokens {

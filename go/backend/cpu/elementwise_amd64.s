@@ -222,3 +222,69 @@ maxdone:
 	MOVSS        X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func layerNormAVX2(x, gamma, beta *float32, n int, eps float32)
+// x = (x - mean)/sqrt(var + eps)·g + b over x[0:n] (n a positive multiple of 8), biased
+// variance computed from the centred values (two passes, float32 lanes).
+TEXT ·layerNormAVX2(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ gamma+8(FP), DI
+	MOVQ beta+16(FP), DX
+	MOVQ n+24(FP), CX
+
+	// mean
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, R8
+	MOVQ   CX, R9
+
+lnsum:
+	VADDPS (R8), Y0, Y0
+	ADDQ   $32, R8
+	SUBQ   $8, R9
+	JNZ    lnsum
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	CVTSQ2SS     CX, X2           // n as float32
+	VDIVSS       X2, X0, X0       // mean
+	VBROADCASTSS X0, Y3
+
+	// variance
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, R8
+	MOVQ   CX, R9
+
+lnvar:
+	VMOVUPS     (R8), Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	ADDQ        $32, R8
+	SUBQ        $8, R9
+	JNZ         lnvar
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VDIVSS       X2, X0, X0       // var
+	VADDSS       eps+32(FP), X0, X0
+	VSQRTSS      X0, X0, X0
+	VMOVSS       ONE, X1
+	VDIVSS       X0, X1, X1       // 1/sqrt(var + eps)
+	VBROADCASTSS X1, Y4
+
+lnnorm:
+	VMOVUPS     (SI), Y1
+	VSUBPS      Y3, Y1, Y1
+	VMULPS      Y4, Y1, Y1
+	VMOVUPS     (DX), Y2
+	VFMADD231PS (DI), Y1, Y2      // (x-mean)·inv·g + b
+	VMOVUPS     Y2, (SI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	ADDQ        $32, DX
+	SUBQ        $8, CX
+	JNZ         lnnorm
+	VZEROUPPER
+	RET

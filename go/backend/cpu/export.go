@@ -109,7 +109,10 @@ func (k *Kernels) GELU(v []float32) { k.k.gelu(v) }
 func (k *Kernels) Softmax(v []float32) { k.k.softmax(v) }
 
 // LayerNorm normalizes x in place over its whole length: (x-mean)/sqrt(var+eps)·gamma+beta.
-func LayerNorm(x, gamma, beta []float32, eps float32) { layerNorm(x, gamma, beta, eps) }
+func LayerNorm(x, gamma, beta []float32, eps float32) { bestKernels.layerNorm(x, gamma, beta, eps) }
+
+// bestKernels are the kernels NewKernels and New select.
+var bestKernels = selectKernels(false)
 
 // Erf is the float32 erf approximation the GELU kernels use.
 func Erf(x float32) float32 { return erff(x) }

@@ -13,9 +13,11 @@ type kernels struct {
 	// scaling, which attention applies to its (smaller) output instead.
 	expNorm func(v []float32) float32
 	scale   func(v []float32, s float32)
+	// layerNorm normalizes x in place with gain gamma and bias beta.
+	layerNorm func(x, gamma, beta []float32, eps float32)
 }
 
-var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo}
+var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo}
 
 // selectKernels returns the fastest kernels the CPU supports, or the portable ones.
 func selectKernels(pureGo bool) kernels {

@@ -60,7 +60,7 @@ func archKernels() (kernels, bool) {
 	if !hasAVX2FMA {
 		return kernels{}, false
 	}
-	return kernels{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec}, true
+	return kernels{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}, true
 }
 
 //go:noescape
@@ -122,4 +122,16 @@ func softmaxVec(v []float32) {
 		return
 	}
 	scaleVec(v, expNormVec(v))
+}
+
+//go:noescape
+func layerNormAVX2(x, gamma, beta *float32, n int, eps float32)
+
+func layerNormVec(x, gamma, beta []float32, eps float32) {
+	n := len(x)
+	if n == 0 || n%8 != 0 || len(gamma) < n || len(beta) < n {
+		layerNormGo(x, gamma, beta, eps)
+		return
+	}
+	layerNormAVX2(&x[0], &gamma[0], &beta[0], n, eps)
 }

@@ -94,9 +94,9 @@ func scaleGo(v []float32, s float32) {
 	}
 }
 
-// layerNorm normalizes x in place: (x-mean)/sqrt(var+eps)·gamma + beta, with the biased
+// layerNormGo normalizes x in place: (x-mean)/sqrt(var+eps)·gamma + beta, with the biased
 // variance, as torch.nn.LayerNorm. Moments are accumulated in float64.
-func layerNorm(x, gamma, beta []float32, eps float32) {
+func layerNormGo(x, gamma, beta []float32, eps float32) {
 	var s float64
 	for _, v := range x {
 		s += float64(v)

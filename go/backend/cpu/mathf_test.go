@@ -89,6 +89,15 @@ func TestVectorElementwiseMatchesGo(t *testing.T) {
 				require.InDeltaf(t, float64(want[i]), float64(s[i]), 3e-6*math.Max(1e-3, float64(want[i])), "%s softmax n=%d i=%d", ks.name, n, i)
 			}
 			require.InDelta(t, 1, sum, 1e-5)
+			if n%8 == 0 {
+				l, want := append([]float32(nil), x...), append([]float32(nil), x...)
+				g, bb := randVec(rng, n), randVec(rng, n)
+				ks.layerNorm(l, g, bb, 1e-12)
+				layerNormGo(want, g, bb, 1e-12)
+				for i := range l {
+					require.InDeltaf(t, float64(want[i]), float64(l[i]), 2e-5*math.Max(1, math.Abs(float64(want[i]))), "%s layerNorm n=%d i=%d", ks.name, n, i)
+				}
+			}
 			e, want := append([]float32(nil), x...), append([]float32(nil), x...)
 			inv, wantInv := ks.expNorm(e), expNormGo(want)
 			require.InDelta(t, float64(wantInv), float64(inv), 3e-6*float64(wantInv), "%s expNorm n=%d", ks.name, n)
@@ -97,4 +106,12 @@ func TestVectorElementwiseMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+func randVec(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
 }
