@@ -189,6 +189,12 @@ func Load(pkg *mlpackage.Package, opts ...Option) (*Program, error) {
 			if err != nil {
 				return nil, err
 			}
+			for _, t := range outs {
+				// A decompressed weight declared float16 is float16 on the device.
+				if t.DType == mlpackage.Float16 {
+					roundFP16(t.Data)
+				}
+			}
 			for j, out := range op.Outputs {
 				ids[out.Name] = newVar(outs[j])
 			}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"github.com/minilm-coreml/minilm/go/mil"
+	"github.com/minilm-coreml/minilm/go/mlpackage"
+)
+
+func TestSpearman(t *testing.T) {
+	// scipy.stats.spearmanr([1, 2, 2, 3, 5], [2, 1, 4, 4, 9]) = 0.7631578947368421 (checked with scipy 1.x)
+	got := spearman([]float64{1, 2, 2, 3, 5}, []float64{2, 1, 4, 4, 9})
+	if math.Abs(got-0.7631578947368421) > 1e-12 {
+		t.Errorf("spearman = %v", got)
+	}
+	if r := ranks([]float64{3, math.NaN(), 1}); r[1] != 1 || r[2] != 2 || r[0] != 3 {
+		t.Errorf("NaN must rank last-but-lowest: %v", r)
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	for v, want := range map[string]string{
+		"default": "fp16", "w8_per_channel": "int8", "int4_per_block32": "4bit",
+		"palettize_kmeans4_group8": "4bit", "palettize_uniform4_group8": "4bit", "w8a8": "w8a8",
+	} {
+		if got := classOf(v); got != want {
+			t.Errorf("classOf(%q) = %q, want %q", v, got, want)
+		}
+		if _, ok := thresholdsFor(want, false); !ok {
+			t.Errorf("no thresholds for %q", want)
+		}
+	}
+}
+
+func TestThresholdsCheck(t *testing.T) {
+	th, _ := thresholdsFor("fp16", true)
+	ok := &Result{Scores: &Scores{MeanCos: 0.99999, MinCos: 0.9995, Spearman: 0.82}, RefSpearman: 0.8203, DeltaSpearman: -0.0003}
+	if f := th.check(ok); len(f) != 0 {
+		t.Errorf("good result fails: %v", f)
+	}
+	nan := Float(math.NaN())
+	bad := &Result{Scores: &Scores{MeanCos: nan, MinCos: -1, NonFinite: 3, Spearman: nan}, DeltaSpearman: nan}
+	if f := th.check(bad); len(f) != 4 {
+		t.Errorf("NaN result: %v", f)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code := Main(nil, io.Discard, io.Discard); code != 2 {
+		t.Errorf("no flags: exit %d, want 2", code)
+	}
+}
+
+// realPackage returns $MINILM_MLPACKAGE (a converted all-MiniLM-L6-v2 .mlpackage) or skips.
+func realPackage(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("MINILM_MLPACKAGE")
+	if p == "" {
+		t.Skip("MINILM_MLPACKAGE is not set: point it at a converted .mlpackage (bazel test sets it)")
+	}
+	return p
+}
+
+func smallConfig(t *testing.T, pkg string, fp16 bool) config {
+	return config{
+		pkg: pkg, modelDir: testmodel.ModelDir(t),
+		fixtures: filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/corpus.jsonl")),
+		stsb:     testmodel.RepoFile(t, "testdata/stsb/stsb-test.tsv"),
+		fp16:     fp16, quick: true, reference: "none", threads: 2, maxSeq: 256,
+		limitTexts: 40, limitPairs: 40,
+	}
+}
+
+// TestGateFailsFloat32MinMask rebuilds the classic float16 failure in a real package — the
+// attention mask scaled by finfo(float32).min instead of -10000 — and checks that the gate
+// fails it in --fp16 mode (NaN), while plain float32 execution would have let it through.
+func TestGateFailsFloat32MinMask(t *testing.T) {
+	path := realPackage(t)
+	for _, fp16 := range []bool{true, false} {
+		pkg, err := mlpackage.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mil.ReplaceMaskConstant(pkg, -math.MaxFloat32) {
+			t.Skip("the package has no -10000 mask constant to replace")
+		}
+		c := smallConfig(t, path, fp16)
+		c.class = "fp16"
+		res, err := RunPackage(context.Background(), c, pkg, io.Discard, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("fp16=%v: pass=%v NaN/Inf=%d min cos %.6f failures %v", fp16, res.Pass, res.Scores.NonFinite, res.Scores.MinCos, res.Failures)
+		if fp16 && (res.Pass || res.Scores.NonFinite == 0) {
+			t.Errorf("fp16 mode passed a float32-min mask (NaN/Inf %d)", res.Scores.NonFinite)
+		}
+		if !fp16 && res.Scores.NonFinite != 0 {
+			t.Errorf("fp32 mode: %d NaN/Inf with a float32-min mask", res.Scores.NonFinite)
+		}
+	}
+}
+
+// TestGateFailsCorruptLUT copies a palettized package, flips the sign byte of every
+// palette entry in its weight file and checks that the gate fails the copy.
+func TestGateFailsCorruptLUT(t *testing.T) {
+	path := os.Getenv("MINILM_MLPACKAGE_PALETTIZED")
+	if path == "" {
+		path = realPackage(t)
+	}
+	pkg, err := mlpackage.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	luts := lutBlobOffsets(t, pkg)
+	if len(luts) == 0 {
+		t.Skipf("%s has no constexpr_lut_to_dense (set MINILM_MLPACKAGE_PALETTIZED to a palettized package)", path)
+	}
+	dst := filepath.Join(t.TempDir(), "broken.mlpackage")
+	copyTree(t, path, dst)
+	wpath, err := pkg.BlobFilePath("@model_path/weights/weight.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(path, wpath)
+	wfile := filepath.Join(dst, rel)
+	data, err := os.ReadFile(wfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := mlpackage.ParseBlobFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range luts {
+		m, err := f.Meta(off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.DataType != mlpackage.BlobFloat16 {
+			t.Fatalf("lut blob of type %v", m.DataType)
+		}
+		for i := m.DataOffset; i+1 < m.DataOffset+m.Size; i += 2 {
+			h := binary.LittleEndian.Uint16(data[i:])
+			binary.LittleEndian.PutUint16(data[i:], h^0x8000) // negate the palette entry
+		}
+	}
+	if err := os.WriteFile(wfile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := smallConfig(t, dst, false)
+	res, err := Run(context.Background(), c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("corrupt LUT: pass=%v mean cos %.4f min cos %.4f failures %v", res.Pass, res.Scores.MeanCos, res.Scores.MinCos, res.Failures)
+	if res.Pass {
+		t.Error("the gate passed a package with corrupted palettes")
+	}
+}
+
+func lutBlobOffsets(t *testing.T, pkg *mlpackage.Package) []uint64 {
+	blk, err := pkg.Model.Program.Functions["main"].Block()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]*mlpackage.Value{}
+	for _, op := range blk.Operations {
+		if op.Type == "const" && len(op.Outputs) == 1 {
+			consts[op.Outputs[0].Name] = op.Attributes["val"]
+		}
+	}
+	var offs []uint64
+	for _, op := range blk.Operations {
+		if op.Type != "constexpr_lut_to_dense" {
+			continue
+		}
+		for _, b := range op.Inputs["lut"] {
+			v := b.Value
+			if v == nil {
+				v = consts[b.Name]
+			}
+			if v != nil && v.Blob != nil {
+				offs = append(offs, v.Blob.Offset)
+			}
+		}
+	}
+	return offs
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil && !strings.Contains(err.Error(), "exist") {
+		t.Fatal(err)
+	}
+}
