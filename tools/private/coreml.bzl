@@ -25,10 +25,12 @@ def _coreml_package_impl(ctx):
     args.add(ctx.file._converter)
     args.add("--model-dir", weights.path)
     args.add("--output", out.path)
+    if ctx.attr.variant != "default":
+        args.add("--variant", ctx.attr.variant)
     if ctx.file.calibration_data:
         args.add("--calibration-data", ctx.file.calibration_data)
     args.add_all(ctx.attr.flags)
-    inputs = [weights] + ctx.files._converter_srcs
+    inputs = [weights, ctx.file._converter] + ctx.files._converter_srcs
     if ctx.file.calibration_data:
         inputs.append(ctx.file.calibration_data)
     ctx.actions.run(
@@ -58,8 +60,11 @@ coreml_package = rule(
     doc = "Converts the model weights to a Core ML .mlpackage with python/convert_model.py.",
     attrs = {
         "weights": attr.label(mandatory = True, providers = [ModelDirInfo]),
-        "variant": attr.string(mandatory = True),
-        "flags": attr.string_list(doc = "Converter flags, as documented in python/README.md."),
+        "variant": attr.string(
+            mandatory = True,
+            doc = "Converter preset (--variant): default, w8_per_channel, ... (python/README.md lists their flags).",
+        ),
+        "flags": attr.string_list(doc = "More converter flags, e.g. the shape set (python/README.md)."),
         "calibration_data": attr.label(allow_single_file = True, doc = "Texts for W8A8 calibration."),
         "_converter": attr.label(default = "//python:convert_model.py", allow_single_file = True),
         "_converter_srcs": attr.label(default = "//python:converter_srcs"),

@@ -2,34 +2,17 @@
 
 load(":coreml.bzl", "coreml_compile", "coreml_package")
 
-# The compression variants of the conversion guide. Flags are the converter's, documented in
-# python/README.md. "default" is the float16 model every user gets.
-MINILM_VARIANTS = {
-    "default": [],
-    "w8_per_channel": ["--quantize", "int8", "--quantize-granularity", "per_channel"],
-    "int4_per_block32": ["--quantize", "int4", "--quantize-granularity", "per_block", "--quantize-block-size", "32"],
-    "palettize_uniform4_group8": [
-        "--palettize-nbits",
-        "4",
-        "--palettize-mode",
-        "uniform",
-        "--palettize-granularity",
-        "per_grouped_channel",
-        "--palettize-group-size",
-        "8",
-    ],
-    "palettize_kmeans4_group8": [
-        "--palettize-nbits",
-        "4",
-        "--palettize-mode",
-        "kmeans",
-        "--palettize-granularity",
-        "per_grouped_channel",
-        "--palettize-group-size",
-        "8",
-    ],
-    "w8a8": ["--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel"],
-}
+# The compression variants of the conversion guide, by their converter preset name
+# (`convert_model.py --variant NAME`; python/README.md lists the flags each one expands to).
+# "default" is the float16 model every user gets.
+MINILM_VARIANTS = [
+    "default",
+    "w8_per_channel",
+    "int4_per_block32",
+    "palettize_uniform4_group8",
+    "palettize_kmeans4_group8",
+    "w8a8",
+]
 
 def coreml_variants(
         name,
@@ -38,6 +21,7 @@ def coreml_variants(
         variants = MINILM_VARIANTS,
         calibration_data = None,
         compiled_name = None,
+        validate_args = [],
         validate_tags = []):
     """Declares, for each variant V (the default keeps the bare names):
 
@@ -45,15 +29,15 @@ def coreml_variants(
     - `<name>[_V]_validate`: a test that inspects it (shapes, dtypes, compression ops, float16 safety);
     - `<compiled_name>[_V]`: the .mlmodelc, macOS only (incompatible elsewhere).
     """
-    for variant, flags in variants.items():
+    for variant in variants:
         suffix = "" if variant == "default" else "_" + variant
         pkg = name + suffix
         coreml_package(
             name = pkg,
             weights = weights,
             variant = variant,
-            flags = common_flags + flags,
-            calibration_data = calibration_data if "--activation-quantize" in flags else None,
+            flags = common_flags,
+            calibration_data = calibration_data if variant == "w8a8" else None,
         )
         native.sh_test(
             name = pkg + "_validate",
@@ -64,7 +48,7 @@ def coreml_variants(
                 "$(rootpath :%s)" % pkg,
                 "--expect-variant",
                 variant,
-            ],
+            ] + validate_args,
             data = [
                 ":" + pkg,
                 "@conversion_venv//:python",
