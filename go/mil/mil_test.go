@@ -259,3 +259,25 @@ func TestSupportedOps(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundFP16MatchesReference(t *testing.T) {
+	check := func(bits uint32) {
+		x := math.Float32frombits(bits)
+		v := []float32{x}
+		roundFP16(v)
+		want := mlpackage.RoundFloat16(x)
+		if math.Float32bits(v[0]) != math.Float32bits(want) && !(v[0] != v[0] && want != want) {
+			t.Fatalf("roundFP16(%v [%#08x]) = %v, want %v", x, bits, v[0], want)
+		}
+	}
+	// Every exponent with a spread of mantissas, including the ties and carries.
+	for e := uint32(0); e < 256; e++ {
+		for _, m := range []uint32{0, 1, 0xfff, 0x1000, 0x1001, 0x2000, 0x3000, 0x7fe000, 0x7ff000, 0x7fefff, 0x7fffff, 0x123456} {
+			check(e<<23 | m)
+			check(1<<31 | e<<23 | m)
+		}
+	}
+	for b := uint32(0x477fe000); b < 0x47800000; b += 0x100 { // up to 65536
+		check(b)
+	}
+}

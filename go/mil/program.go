@@ -2,6 +2,7 @@ package mil
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"strings"
@@ -370,15 +371,46 @@ func (p *Program) runStep(s *step, get func(int) *Tensor) (outs []*Tensor, err e
 			}
 		}
 		if p.fp16 && t.DType.IsFloat() {
-			roundFP16(t.Data)
+			p.roundParallel(t.Data)
 		}
 	}
 	return outs, nil
 }
 
+// roundParallel is roundFP16 on the worker pool.
+func (p *Program) roundParallel(v []float32) {
+	const chunk = 1 << 15
+	if len(v) <= chunk {
+		roundFP16(v)
+		return
+	}
+	p.k.Parallel((len(v)+chunk-1)/chunk, func(t int) {
+		e := (t + 1) * chunk
+		if e > len(v) {
+			e = len(v)
+		}
+		roundFP16(v[t*chunk : e])
+	})
+}
+
+// roundFP16 rounds every value to float16 precision in place (mlpackage.RoundFloat16 for
+// each value, with a bit-twiddling fast path for values in float16's normal range).
 func roundFP16(v []float32) {
 	for i, x := range v {
-		v[i] = mlpackage.RoundFloat16(x)
+		b := math.Float32bits(x)
+		e := (b >> 23) & 0xff
+		if e < 127-14 || e > 127+15 { // subnormal in float16, zero, overflow, Inf, NaN
+			v[i] = mlpackage.RoundFloat16(x)
+			continue
+		}
+		// Round the 23-bit mantissa to 10 bits, ties to even; a carry into the exponent is
+		// the correct result, and past 65504 it becomes Inf below.
+		b += 0xfff + (b>>13)&1
+		b &^= 0x1fff
+		if (b>>23)&0xff > 127+15 {
+			b = b&0x80000000 | 0x7f800000
+		}
+		v[i] = math.Float32frombits(b)
 	}
 }
 
