@@ -6,6 +6,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Only local model directories are read: never reach the Hub, and keep huggingface_hub's cache
+# bookkeeping (it writes $HF_HOME/hub/version.txt on import) out of $HOME, e.g. in a Bazel sandbox.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if "HF_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["HF_HOME"] = os.path.join(tempfile.gettempdir(), "minilm-convert-hf-home")
 
 from minilm_convert.options import OptionsError, parse  # noqa: E402
 

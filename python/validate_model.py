@@ -18,6 +18,15 @@ import numpy as np
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Only local model directories are read: never reach the Hub, and keep huggingface_hub's cache
+# bookkeeping (it writes $HF_HOME/hub/version.txt on import) out of $HOME, e.g. in a Bazel sandbox.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if "HF_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["HF_HOME"] = os.path.join(tempfile.gettempdir(), "minilm-convert-hf-home")
 
 from minilm_convert import validate as V  # noqa: E402
 from minilm_convert.options import VARIANTS, default_model_dir  # noqa: E402
@@ -30,7 +39,7 @@ def main(argv=None) -> int:
     p.add_argument("--expect-shapes", default=None)
     p.add_argument("--parity", action="store_true", help="also compare the program's embeddings with sentence-transformers")
     p.add_argument("--model-dir", default=None)
-    p.add_argument("--corpus", default=None, help=".jsonl ('text' field) or .txt; default: python/data/calibration_sentences.txt")
+    p.add_argument("--corpus", default=None, help=".jsonl ('text' field) or .txt; default: testdata/fixtures/corpus.jsonl (all 1,357 texts: slow), else python/data/calibration_sentences.txt")
     p.add_argument("--min-cosine", type=float, default=None)
     a = p.parse_args(argv)
     try:
@@ -41,7 +50,9 @@ def main(argv=None) -> int:
     report = V.check_package(a.package, expect_variant=a.expect_variant, expect_shapes=expect)
     if a.parity and report.ok:
         model_dir = a.model_dir or default_model_dir()
-        corpus = a.corpus or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "calibration_sentences.txt")
+        here = os.path.dirname(os.path.abspath(__file__))
+        fixture = os.path.join(here, "..", "testdata", "fixtures", "corpus.jsonl")
+        corpus = a.corpus or (fixture if os.path.isfile(fixture) else os.path.join(here, "data", "calibration_sentences.txt"))
         texts = V.load_texts(corpus)
         ref = V.reference_embeddings(model_dir, texts)
         got = V.program_embeddings(a.package, model_dir, texts)

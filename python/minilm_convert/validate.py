@@ -43,14 +43,14 @@ EXPECTED_OPS: Dict[str, Dict[str, object]] = {
 
 # Minimum cosine of the saved program (NumPy-evaluated, mean-pooled) vs sentence-transformers, per
 # variant: regression guards just below the measured values (python/README.md), NOT quality
-# endorsements. Only default (0.999999) and w8_per_channel (0.9993) are close to the reference;
+# endorsements. Only default (0.999999) and w8_per_channel (0.998) are close to the reference;
 # palettize_uniform4_group8 collapses (min cosine ~ -0.06), so its guard only checks finiteness.
 PROGRAM_MIN_COSINE: Dict[str, float] = {
     "default": 0.9999,
-    "w8_per_channel": 0.999,
-    "int4_per_block32": 0.93,
+    "w8_per_channel": 0.995,
+    "int4_per_block32": 0.85,
     "palettize_uniform4_group8": -1.0,
-    "palettize_kmeans4_group8": 0.93,
+    "palettize_kmeans4_group8": 0.85,
     "w8a8": 0.7,
 }
 
