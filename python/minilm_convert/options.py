@@ -207,7 +207,9 @@ def parse(argv: Sequence[str], *, check_model_dir: bool = True) -> Options:
     parser = build_parser()
     try:
         ns = parser.parse_args(argv)
-    except SystemExit as e:  # argparse already printed the reason
+    except SystemExit as e:  # argparse already printed the reason (or the help)
+        if e.code == 0:  # --help: not an error
+            raise
         raise OptionsError(f"invalid command line (argparse exit {e.code})") from None
     return validate_namespace(ns, check_model_dir=check_model_dir)
 
