@@ -2,13 +2,14 @@
 //
 // Release archives must be byte-for-byte identical whoever builds them, so dettar sorts
 // entries by path, sets every mtime to a fixed time, owners to 0:0 with empty names, modes to
-// 0644 or 0755 (by the executable bit), follows symlinks (Bazel tree artifacts and runfiles
+// 0755 for names matching an -x pattern and 0644 otherwise (Bazel makes every output
+// executable, so source modes say nothing), follows symlinks (Bazel tree artifacts and runfiles
 // are symlink farms) and writes a gzip header with no name and no timestamp. No packaging rule
 // set (rules_pkg) can be fetched in this offline workspace, hence this small tool.
 //
 // Usage:
 //
-//	dettar -o release.tar.gz -sums SHA256SUMS -prefix minilm-0.1.0 DEST=SRC...
+//	dettar -o release.tar.gz -sums SHA256SUMS -prefix minilm-0.1.0 -x 'bin/*/*' DEST=SRC...
 //
 // Each DEST=SRC adds the file or directory SRC under DEST in the archive. SHA256SUMS lists
 // the sha256 of every archived file (as `sha256sum -c` reads it) and then of the archive itself.
@@ -44,6 +45,8 @@ func main() {
 	out := flag.String("o", "", "output .tar.gz (required)")
 	sums := flag.String("sums", "", "output SHA256SUMS file (optional)")
 	prefix := flag.String("prefix", "", "top-level directory inside the archive (optional)")
+	var execs patterns
+	flag.Var(&execs, "x", "archive path pattern (path.Match, without the prefix) of executables; repeatable")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: dettar -o OUT.tar.gz [-sums SHA256SUMS] [-prefix DIR] DEST=SRC...\n")
 		flag.PrintDefaults()
@@ -53,16 +56,35 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*out, *sums, *prefix, flag.Args()); err != nil {
+	if err := run(*out, *sums, *prefix, execs, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "dettar:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, sums, prefix string, mappings []string) error {
+// patterns is a repeatable flag.
+type patterns []string
+
+func (p *patterns) String() string     { return strings.Join(*p, ",") }
+func (p *patterns) Set(v string) error { *p = append(*p, v); return nil }
+
+func run(out, sums, prefix string, execs []string, mappings []string) error {
+	for _, pat := range execs {
+		if _, err := path.Match(pat, ""); err != nil {
+			return fmt.Errorf("bad -x pattern %q: %w", pat, err)
+		}
+	}
 	entries, err := collect(prefix, mappings)
 	if err != nil {
 		return err
+	}
+	for i := range entries {
+		name := strings.TrimPrefix(strings.TrimPrefix(entries[i].name, prefix), "/")
+		for _, pat := range execs {
+			if ok, _ := path.Match(pat, name); ok {
+				entries[i].exec = true
+			}
+		}
 	}
 	f, err := os.Create(out)
 	if err != nil {
@@ -120,7 +142,7 @@ func collect(prefix string, mappings []string) ([]entry, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
-			if err := add(entry{name: dest, src: src, exec: st.Mode()&0o111 != 0}); err != nil {
+			if err := add(entry{name: dest, src: src}); err != nil {
 				return nil, err
 			}
 			continue
@@ -165,7 +187,7 @@ func walk(dir, dest string, add func(entry) error) error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", src)
 		}
-		if err := add(entry{name: name, src: src, exec: st.Mode()&0o111 != 0}); err != nil {
+		if err := add(entry{name: name, src: src}); err != nil {
 			return err
 		}
 	}

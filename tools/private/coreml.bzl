@@ -52,7 +52,11 @@ def _coreml_package_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out])),
-        CoreMLPackageInfo(package = out, variant = ctx.attr.variant, flags = ctx.attr.flags),
+        CoreMLPackageInfo(
+            package = out,
+            variant = ctx.attr.variant,
+            flags = ([] if ctx.attr.variant == "default" else ["--variant", ctx.attr.variant]) + ctx.attr.flags,
+        ),
     ]
 
 coreml_package = rule(

@@ -59,6 +59,7 @@ def _release_archive_impl(ctx):
     args.add("-o", archive)
     args.add("-sums", sums)
     args.add("-prefix", prefix)
+    args.add("-x", "bin/*/*")
     args.add_all(mappings)
     ctx.actions.run(
         executable = ctx.executable._dettar,
