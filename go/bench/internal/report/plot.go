@@ -161,7 +161,7 @@ func makePlot(pn Panel, names map[string]int) (*plot.Plot, error) {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Y.Min = ymin / 1.5
-		p.Y.Max = ymax * 3 // room for the legend
+		p.Y.Max = ymax * 12 // room for the legend above the lines
 	} else if !math.IsInf(ymin, 0) {
 		p.Y.Min = 0
 		p.Y.Max = ymax * 1.35
