@@ -2,9 +2,10 @@
 # The whole test suite, set-up included: what CI runs (.ci/run) and what the README shows.
 #
 #   tools/test.sh          everything: Bazel tests (Go, tokenizer and embedding parity, STS-B,
-#                          darwin type-check guard, conversion of every variant and its
-#                          validation, Python tests, quick benchmarks), `go test ./...` with
-#                          the machine's Go, and the macOS-only target check.
+#                          darwin type-check guard, conversion of every variant, its validation
+#                          and quality gate, Python tests, quick benchmarks), `go test ./...`
+#                          with the machine's Go, the macOS-only target check, and the release
+#                          checks: reproducibility (quick form), remote cache, tampered pins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -30,3 +31,15 @@ fi
 step "go test ./... with the machine's Go ($(go version))"
 MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" \
   GOFLAGS=-mod=mod go test -count=1 ./...
+
+step "release: two clean builds from different paths give identical SHA256SUMS (quick form)"
+tools/repro_check.sh --quick
+
+step "remote cache: a second empty output base takes the conversion from the cache"
+tools/remote_cache_test.sh
+
+step "supply chain: tampered pins fail the build, naming the input"
+tools/tamper_test.sh
+
+echo
+echo "all checks passed"

@@ -125,15 +125,20 @@ func (p *Package) SetBlob(name string, f *BlobFile) {
 	p.blobs[name] = f
 }
 
-// WeightBytes is the total size of the package's weight files (Data/*/weights/*).
+// WeightBytes is the total size of the package's weight files (Data/*/weights/*). Symlinks
+// are followed: Bazel runfiles and sandboxes present packages as symlink trees.
 func (p *Package) WeightBytes() int64 {
+	dir := filepath.Join(filepath.Dir(p.ModelPath), "weights")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
 	var n int64
-	_ = filepath.Walk(filepath.Join(filepath.Dir(p.ModelPath), "weights"), func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
+	for _, e := range entries {
+		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Mode().IsRegular() {
 			n += fi.Size()
 		}
-		return nil
-	})
+	}
 	return n
 }
 

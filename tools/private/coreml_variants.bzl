@@ -22,11 +22,15 @@ def coreml_variants(
         calibration_data = None,
         compiled_name = None,
         validate_args = [],
-        validate_tags = []):
+        validate_tags = [],
+        gate_expect = {},
+        gate_args = []):
     """Declares, for each variant V (the default keeps the bare names):
 
     - `<name>[_V]`: the .mlpackage, converted by one cached action;
     - `<name>[_V]_validate`: a test that inspects it (shapes, dtypes, compression ops, float16 safety);
+    - `<name>[_V]_gate`: the quality gate (go/cmd/mlgate executes the program on the fixture
+      corpus and STS-B); the verdict must equal gate_expect[V] ("pass" or "fail");
     - `<compiled_name>[_V]`: the .mlmodelc, macOS only (incompatible elsewhere).
     """
     for variant in variants:
@@ -58,6 +62,31 @@ def coreml_variants(
             size = "medium",
             tags = validate_tags,
         )
+        if variant in gate_expect:
+            native.sh_test(
+                name = pkg + "_gate",
+                srcs = ["//tools/private:run_gate.sh"],
+                args = [
+                    "$(rootpath //go/cmd/mlgate)",
+                    gate_expect[variant],
+                    "--package",
+                    "$(rootpath :%s)" % pkg,
+                    "--model-dir",
+                    "$(rootpath %s)" % weights,
+                    "--fixtures",
+                    "testdata/fixtures",
+                    "--stsb",
+                    "testdata/stsb/stsb-test.tsv",
+                ] + gate_args,
+                data = [
+                    ":" + pkg,
+                    weights,
+                    "//go/cmd/mlgate",
+                    "//testdata/fixtures:embeddings",
+                    "//testdata/stsb",
+                ],
+                size = "large",
+            )
         if compiled_name:
             coreml_compile(
                 name = compiled_name + suffix,
