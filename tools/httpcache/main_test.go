@@ -62,7 +62,7 @@ func TestRejects(t *testing.T) {
 	wrong := hex.EncodeToString(make([]byte, 32))
 	for _, tc := range []struct {
 		name, method, path string
-		want                int
+		want               int
 	}{
 		{"cas digest mismatch", http.MethodPut, "/cas/" + wrong, http.StatusBadRequest},
 		{"bad path", http.MethodGet, "/other/" + wrong, http.StatusBadRequest},
