@@ -44,6 +44,7 @@ type options struct {
 	maxSeq   int
 	threads  int
 	pureGo   bool
+	fixed    bool
 }
 
 // WithMaxBatch sets the largest batch Shapes allows (default 64).
@@ -56,6 +57,13 @@ func WithMaxSeq(n int) Option { return func(o *options) { o.maxSeq = n } }
 // WithThreads sets how many goroutines compute in parallel for this backend, shared by all
 // concurrent Forward calls (default runtime.GOMAXPROCS(0)).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithFixedShapes makes Forward compute every position of the padded input, padding included,
+// as an engine with a fixed input shape does (for example a Core ML model exported at
+// (1, 512)); padded keys are still masked, so the vectors do not change, only the cost. By
+// default the backend skips padded positions. It exists so that benchmarks can measure the
+// fixed-shape serial baseline faithfully on the same kernels; it needs right-padded rows.
+func WithFixedShapes() Option { return func(o *options) { o.fixed = true } }
 
 // withPureGo disables the assembly kernels (for tests).
 func withPureGo() Option { return func(o *options) { o.pureGo = true } }
@@ -73,6 +81,7 @@ type Backend struct {
 	closed int32
 	k      kernels
 	chunk  int // real tokens encoded at once (chunkTokens; smaller in tests)
+	fixed  bool
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -113,6 +122,7 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		arenas: make(chan *arena, o.threads),
 		k:      selectKernels(o.pureGo),
 		chunk:  chunkTokens,
+		fixed:  o.fixed,
 	}
 	return b, nil
 }
@@ -159,12 +169,15 @@ func (s shapeSet) MaxSeq() int   { return s.maxSeq }
 // ErrClosed is returned by Forward after Close.
 var ErrClosed = errors.New("cpu: backend is closed")
 
-// seqSpan is one row's real tokens within a chunk: rows [start, start+n) of the folded
-// matrices; pos[i] is the column (position id) of the i-th token in the padded input.
+// seqSpan is one row's computed tokens within a chunk: rows [start, start+n) of the folded
+// matrices; pos[i] is the column (position id) of the i-th token in the padded input. The
+// first keys tokens are the real ones that attention may attend to: all of them by default,
+// a prefix when WithFixedShapes also computes the padding.
 type seqSpan struct {
 	row   int
 	start int
 	pos   []int32
+	keys  int
 }
 
 // Forward implements backend.Backend.
@@ -185,13 +198,20 @@ func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32)
 	spans := make([]seqSpan, 0, in.Rows)
 	for r := 0; r < in.Rows; r++ {
 		p0 := len(posBuf)
+		real := 0
 		for t := 0; t < seq; t++ {
 			if in.Mask[r*seq+t] != 0 {
+				if b.fixed && real != t {
+					return fmt.Errorf("cpu: row %d is not right-padded, which WithFixedShapes needs", r)
+				}
+				real++
+				posBuf = append(posBuf, int32(t))
+			} else if b.fixed {
 				posBuf = append(posBuf, int32(t))
 			}
 		}
-		if len(posBuf) > p0 {
-			spans = append(spans, seqSpan{row: r, pos: posBuf[p0:len(posBuf):len(posBuf)]})
+		if real > 0 {
+			spans = append(spans, seqSpan{row: r, pos: posBuf[p0:len(posBuf):len(posBuf)], keys: real})
 		}
 	}
 	for len(spans) > 0 {
@@ -293,10 +313,14 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 		for i, t := range sp.pos {
 			src := sp.row*seq + int(t)
 			x := a.x[(sp.start+i)*d : (sp.start+i+1)*d]
-			word := w.word[int(in.IDs[src])*d:]
+			id := in.IDs[src]
+			if in.Mask[src] == 0 {
+				id = 0 // a padded position (WithFixedShapes): the pad token
+			}
+			word := w.word[int(id)*d:]
 			pos := w.pos[int(t)*d:]
 			tt := 0
-			if in.TypeIDs != nil {
+			if in.TypeIDs != nil && in.Mask[src] != 0 {
 				tt = int(in.TypeIDs[src])
 			}
 			typ := w.typ[tt*d:]
@@ -372,10 +396,10 @@ func (b *Backend) attention(a *arena, spans []seqSpan) {
 	b.pool.run(len(spans)*heads, func(task int, s *scratch) {
 		sp := spans[task/heads]
 		h := task % heads
-		L := len(sp.pos)
+		L, nk := len(sp.pos), sp.keys
 		base := sp.start * ld
-		// Scores S = Q·Kᵀ, L×L, row stride padded to the panel width.
-		s.kp.reset(L, hd, nil)
+		// Scores S = Q·Kᵀ over the real keys, L×nk, row stride padded to the panel width.
+		s.kp.reset(nk, hd, nil)
 		s.kp.packNK(a.qkv[base+d+h*hd:], ld)
 		lds := s.kp.panels * nr
 		scores := s.scoresBuf(L * lds)
@@ -384,10 +408,10 @@ func (b *Backend) attention(a *arena, spans []seqSpan) {
 		// (L·hd multiplies instead of L²).
 		inv := s.invBuf(L)
 		for r := 0; r < L; r++ {
-			inv[r] = expNorm(scores[r*lds : r*lds+L])
+			inv[r] = expNorm(scores[r*lds : r*lds+nk])
 		}
 		// Context = P·V, L×hd, written into this head's columns.
-		s.vp.reset(hd, L, nil)
+		s.vp.reset(hd, nk, nil)
 		s.vp.packKN(a.qkv[base+2*d+h*hd:], ld)
 		ctx := a.ctx[sp.start*d+h*hd:]
 		gemmSerial(&gemmArgs{c: ctx, ldc: d, a: scores, lda: lds, m: L, b: &s.vp, k: &b.k}, s)

@@ -295,3 +295,26 @@ func f64(v []float32) []float64 {
 	}
 	return out
 }
+
+// TestFixedShapesSameVectors checks that computing the padding too (the cost model of a
+// fixed-shape engine) changes no vector, and that it refuses rows that are not right-padded.
+func TestFixedShapesSameVectors(t *testing.T) {
+	fx := loadFixture(t)
+	fixed, err := New(testmodel.ModelDir(t), WithFixedShapes())
+	require.NoError(t, err)
+	defer fixed.Close()
+	cases := fx.Cases
+	if len(cases) > 8 {
+		cases = cases[:8]
+	}
+	seq := maxLen(cases) + 9 // real padding on every row
+	got := embedBatch(t, fixed, cases, seq)
+	for i, c := range cases {
+		require.GreaterOrEqualf(t, cosine(got[i], c.Embedding), 0.99999, "text %q", c.Text)
+	}
+
+	in := batchInput(cases[:1], seq)
+	in.Mask[0] = 0 // a hole before real tokens
+	out := make([]float32, seq*fixed.HiddenSize())
+	require.ErrorContains(t, fixed.Forward(context.Background(), in, out), "not right-padded")
+}

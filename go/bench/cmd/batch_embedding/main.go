@@ -164,8 +164,12 @@ func run() error {
 }
 
 func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, batchSizes []int) error {
-	// Serial baseline: one backend, one text per call at (1, 512).
-	be, err := e.Open()
+	// Serial baseline: one backend, one text per call at (1, 512), every position computed.
+	open := e.Open
+	if e.OpenBaseline != nil {
+		open = e.OpenBaseline
+	}
+	be, err := open()
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,11 @@ type Engine struct {
 	Name string
 	// Open returns a fresh backend; the caller closes it.
 	Open func() (backend.Backend, error)
+	// OpenBaseline, if set, opens the backend the serial (1, 512) baseline runs on: for the
+	// CPU encoder, the same kernels computing every padded position, as the fixed-shape model
+	// of the conversion guide does (by default the CPU backend skips padding, which would make
+	// the baseline cheaper than the engine it stands for). Core ML computes the padding anyway.
+	OpenBaseline func() (backend.Backend, error)
 	// Skip, when not empty, is why this engine cannot run here.
 	Skip string
 }
@@ -53,6 +58,9 @@ func List(cfg Config) ([]Engine, error) {
 		Name: "cpu",
 		Open: func() (backend.Backend, error) {
 			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads))
+		},
+		OpenBaseline: func() (backend.Backend, error) {
+			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpu.WithFixedShapes())
 		},
 	}}
 	units, err := computeUnits(cfg.ComputeUnits)
