@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/float16"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
@@ -265,7 +266,7 @@ func TestRoundFP16MatchesReference(t *testing.T) {
 		x := math.Float32frombits(bits)
 		v := []float32{x}
 		roundFP16(v)
-		want := mlpackage.RoundFloat16(x)
+		want := float16.Round(x)
 		if math.Float32bits(v[0]) != math.Float32bits(want) && !(v[0] != v[0] && want != want) {
 			t.Fatalf("roundFP16(%v [%#08x]) = %v, want %v", x, bits, v[0], want)
 		}

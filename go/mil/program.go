@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/minilm-coreml/minilm/go/backend/cpu"
+	"github.com/minilm-coreml/minilm/go/internal/float16"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
@@ -255,7 +256,7 @@ func (p *Program) constTensor(c *mlpackage.Const) *Tensor {
 	if p.fp16 && c.DataType.IsFloat() {
 		d := make([]float32, len(t.Data))
 		for i, v := range t.Data {
-			d[i] = mlpackage.RoundFloat16(v)
+			d[i] = float16.Round(v)
 		}
 		t.Data = d
 	}
@@ -393,14 +394,14 @@ func (p *Program) roundParallel(v []float32) {
 	})
 }
 
-// roundFP16 rounds every value to float16 precision in place (mlpackage.RoundFloat16 for
+// roundFP16 rounds every value to float16 precision in place (float16.Round for
 // each value, with a bit-twiddling fast path for values in float16's normal range).
 func roundFP16(v []float32) {
 	for i, x := range v {
 		b := math.Float32bits(x)
 		e := (b >> 23) & 0xff
 		if e < 127-14 || e > 127+15 { // subnormal in float16, zero, overflow, Inf, NaN
-			v[i] = mlpackage.RoundFloat16(x)
+			v[i] = float16.Round(x)
 			continue
 		}
 		// Round the 23-bit mantissa to 10 bits, ties to even; a carry into the exponent is

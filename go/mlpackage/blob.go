@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/minilm-coreml/minilm/go/internal/float16"
 )
 
 // BlobDataType is the data type recorded in a blob's metadata header (MILBlob's
@@ -199,7 +201,7 @@ func DecodeElements(dt DataType, raw []byte, n int) ([]float32, error) {
 	switch dt {
 	case Float16:
 		for i := range out {
-			out[i] = Float16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = float16.ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	case BFloat16:
 		for i := range out {
@@ -267,68 +269,3 @@ func DecodeElements(dt DataType, raw []byte, n int) ([]float32, error) {
 	}
 	return out, nil
 }
-
-// Float16ToFloat32 converts IEEE 754 half-precision bits to float32 (exactly).
-func Float16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: mant·2^-24.
-		f := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
-
-// Float32ToFloat16 rounds f to the nearest half-precision value (ties to even); values beyond
-// the largest half (65504) round to ±Inf as IEEE 754 requires, NaN stays NaN.
-func Float32ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	if e <= 0 {
-		// Subnormal half (or zero): shift the implicit-1 mantissa right.
-		if e < -10 {
-			return sign
-		}
-		m := mant | 0x800000
-		shift := uint32(14 - e)
-		half := m >> shift
-		rem := m & (1<<shift - 1)
-		mid := uint32(1) << (shift - 1)
-		if rem > mid || (rem == mid && half&1 == 1) {
-			half++
-		}
-		return sign | uint16(half)
-	}
-	half := uint32(e)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && half&1 == 1) {
-		half++ // may carry into the exponent, up to Inf: correct
-	}
-	return sign | uint16(half)
-}
-
-// RoundFloat16 rounds f to the nearest float16 value, returned as float32.
-func RoundFloat16(f float32) float32 { return Float16ToFloat32(Float32ToFloat16(f)) }

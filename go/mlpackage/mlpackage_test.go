@@ -2,7 +2,6 @@ package mlpackage
 
 import (
 	"encoding/binary"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -184,42 +183,6 @@ func TestTinyInt4Values(t *testing.T) {
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i][1] < ranges[j][1] })
 	if !reflect.DeepEqual(ranges, want) {
 		t.Errorf("int4 blob value ranges %v, want %v", ranges, want)
-	}
-}
-
-func TestFloat16(t *testing.T) {
-	// Every half value survives the round trip (NaNs stay NaN).
-	for h := 0; h < 1<<16; h++ {
-		f := Float16ToFloat32(uint16(h))
-		back := Float32ToFloat16(f)
-		if f != f {
-			if Float16ToFloat32(back) == Float16ToFloat32(back) {
-				t.Fatalf("NaN %#04x came back as %#04x", h, back)
-			}
-			continue
-		}
-		if back != uint16(h) {
-			t.Fatalf("%#04x -> %v -> %#04x", h, f, back)
-		}
-	}
-	for _, c := range []struct {
-		in   float32
-		want float32
-	}{
-		{65504, 65504},
-		{65519, 65504},                // below the midpoint to 2^16: rounds down
-		{65520, float32(math.Inf(1))}, // the midpoint rounds to even = overflow
-		{-3.4028235e38, float32(math.Inf(-1))},
-		{1 + 1.0/2048, 1},                              // tie between 1 and 1+2^-10: even is 1
-		{1 + 3.0/2048, 1 + 2.0/1024},                   // tie: even is 1+2^-9
-		{5.960464477539063e-08, 5.960464477539063e-08}, // smallest subnormal
-		{2.9802322387695312e-08, 0},                    // half of it: tie to even (0)
-		{-10000, -10000},
-		{0.1, 0.0999755859375},
-	} {
-		if got := RoundFloat16(c.in); got != c.want {
-			t.Errorf("RoundFloat16(%v) = %v, want %v", c.in, got, c.want)
-		}
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"math"
 	"os"
 	"sort"
+
+	"github.com/minilm-coreml/minilm/go/internal/float16"
 )
 
 // MaxHeaderLen bounds the JSON header, as the reference implementation does (100 MB).
@@ -193,7 +195,7 @@ func (f *File) Float32(name string, shape ...int) ([]float32, error) {
 		}
 	case "F16":
 		for i := range out {
-			out[i] = f16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = float16.ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	case "BF16":
 		for i := range out {
@@ -231,25 +233,4 @@ func elemSize(dtype string) int {
 		return 1
 	}
 	return 0
-}
-
-// f16ToF32 converts an IEEE 754 half-precision value exactly.
-func f16ToF32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
-	case mant == 0:
-		return math.Float32frombits(sign)
-	default: // subnormal: mant * 2^-24
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
 }

@@ -93,31 +93,6 @@ func TestReadDTypes(t *testing.T) {
 	}
 }
 
-func TestF16AllValues(t *testing.T) {
-	for h := 0; h < 1<<16; h++ {
-		got := f16ToF32(uint16(h))
-		// Reference: decode with float64 arithmetic.
-		sign := 1.0
-		if h&0x8000 != 0 {
-			sign = -1
-		}
-		e, m := (h>>10)&0x1f, h&0x3ff
-		var want float64
-		switch {
-		case e == 0x1f && m == 0:
-			want = math.Inf(int(sign))
-		case e == 0x1f:
-			require.True(t, math.IsNaN(float64(got)), "h=%#x", h)
-			continue
-		case e == 0:
-			want = sign * math.Ldexp(float64(m), -24)
-		default:
-			want = sign * math.Ldexp(float64(m|0x400), e-25)
-		}
-		require.Equal(t, math.Float32bits(float32(want)), math.Float32bits(got), "h=%#x", h)
-	}
-}
-
 func TestErrors(t *testing.T) {
 	good := build(t, entry{"w", "F32", []int{2}, f32Bytes(1, 2)}, entry{"ids", "I64", []int{1}, make([]byte, 8)})
 	hdrLen := int(binary.LittleEndian.Uint64(good))

@@ -3,6 +3,7 @@ package coreml
 import (
 	"fmt"
 
+	"github.com/minilm-coreml/minilm/go/internal/float16"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -101,7 +102,7 @@ func decodeOutput(out Output, want plan.Shape, hidden, rows, seq int, dst []floa
 	s0, s1, s2 := out.Strides[0], out.Strides[1], out.Strides[2]
 	var tbl *[1 << 16]float32
 	if out.Type == Float16 {
-		tbl = float16Table()
+		tbl = float16.Table()
 	}
 	var scratch []float32
 	if dst == nil {
