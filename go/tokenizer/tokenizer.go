@@ -9,9 +9,6 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
-
-	sugar "github.com/sugarme/tokenizer"
-	"github.com/sugarme/tokenizer/pretrained"
 )
 
 // Limits of maxLen, in tokens including [CLS] and [SEP].
@@ -29,6 +26,9 @@ const (
 // Mask is all ones and TypeIDs all zeros; they are given so callers can pad them directly.
 type Encoding struct {
 	IDs, Mask, TypeIDs []int32
+	// Truncated tells that the text had more tokens than maxLen allowed and its end was
+	// dropped, as Hugging Face's truncation does.
+	Truncated bool
 }
 
 // Len is the number of tokens.
@@ -42,7 +42,7 @@ type special struct {
 
 // Tokenizer encodes text for all-MiniLM-L6-v2. It is safe for concurrent use.
 type Tokenizer struct {
-	vocab           map[string]int32 // WordPiece vocabulary, from sugarme/tokenizer's model
+	vocab           map[string]int32 // WordPiece vocabulary: tokenizer.json's model.vocab
 	cls, sep, unk   int32
 	maxCharsPerWord int
 	specials        []special // sorted longest first: the first match at a position is the longest
@@ -82,11 +82,20 @@ type rawConfig struct {
 		Sep    []interface{}     `json:"sep"`
 		Cls    []interface{}     `json:"cls"`
 	} `json:"post_processor"`
+	AddedTokens []struct {
+		ID         int32  `json:"id"`
+		Content    string `json:"content"`
+		SingleWord bool   `json:"single_word"`
+		Lstrip     bool   `json:"lstrip"`
+		Rstrip     bool   `json:"rstrip"`
+		Normalized bool   `json:"normalized"`
+	} `json:"added_tokens"`
 	Model struct {
-		Type                    string `json:"type"`
-		UnkToken                string `json:"unk_token"`
-		ContinuingSubwordPrefix string `json:"continuing_subword_prefix"`
-		MaxInputCharsPerWord    *int   `json:"max_input_chars_per_word"`
+		Type                    string           `json:"type"`
+		UnkToken                string           `json:"unk_token"`
+		ContinuingSubwordPrefix string           `json:"continuing_subword_prefix"`
+		MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
+		Vocab                   map[string]int32 `json:"vocab"`
 	} `json:"model"`
 }
 
@@ -117,33 +126,35 @@ func parse(data []byte) (*Tokenizer, error) {
 		}
 	}
 
-	// sugarme's loader (pretrained.FromFile) panics on the padding format of current
-	// tokenizer.json files, and we apply neither its padding nor its truncation: build the
-	// model from the config alone.
-	var cfg sugar.Config
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("parsing: %w", err)
+	// The vocabulary is read here rather than through github.com/sugarme/tokenizer, whose package
+	// init logs and creates (or exits the process failing to create) a cache directory: importing
+	// this package must have no side effect. A differential test checks the result against
+	// sugarme's WordPiece model (internal/sugarmediff).
+	if len(rc.Model.Vocab) == 0 {
+		return nil, fmt.Errorf("model.vocab is missing or empty")
 	}
-	cfg.Padding, cfg.Truncation = nil, nil
-	model, err := pretrained.CreateModel(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating WordPiece model: %w", err)
+	seen := make(map[int32]string, len(rc.Model.Vocab))
+	for tok, id := range rc.Model.Vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("model.vocab: token %q has negative id %d", tok, id)
+		}
+		if other, dup := seen[id]; dup {
+			return nil, fmt.Errorf("model.vocab: tokens %q and %q share id %d", other, tok, id)
+		}
+		seen[id] = tok
 	}
-
-	t := &Tokenizer{vocab: map[string]int32{}, maxCharsPerWord: 100}
-	for tok, id := range model.GetVocab() {
-		t.vocab[tok] = int32(id)
-	}
+	t := &Tokenizer{vocab: rc.Model.Vocab, maxCharsPerWord: 100}
 	if rc.Model.MaxInputCharsPerWord != nil {
 		t.maxCharsPerWord = *rc.Model.MaxInputCharsPerWord
 	}
 	lookup := func(tok string) (int32, error) {
-		id, ok := model.TokenToId(tok)
+		id, ok := t.vocab[tok]
 		if !ok {
 			return 0, fmt.Errorf("token %q is not in the vocabulary", tok)
 		}
-		return int32(id), nil
+		return id, nil
 	}
+	var err error
 	if t.cls, err = lookup("[CLS]"); err != nil {
 		return nil, err
 	}
@@ -153,14 +164,14 @@ func parse(data []byte) (*Tokenizer, error) {
 	if t.unk, err = lookup(rc.Model.UnkToken); err != nil {
 		return nil, err
 	}
-	for _, at := range cfg.AddedTokens {
+	for _, at := range rc.AddedTokens {
 		if at.Normalized || at.Lstrip || at.Rstrip || at.SingleWord {
 			return nil, fmt.Errorf("unsupported added token %q: only plain, non-normalized tokens are", at.Content)
 		}
 		if at.Content == "" {
 			continue
 		}
-		t.specials = append(t.specials, special{text: at.Content, id: int32(at.Id)})
+		t.specials = append(t.specials, special{text: at.Content, id: at.ID})
 	}
 	sort.SliceStable(t.specials, func(i, j int) bool { return len(t.specials[i].text) > len(t.specials[j].text) })
 	return t, nil
@@ -213,7 +224,7 @@ func (t *Tokenizer) Encode(text string, maxLen int) (Encoding, error) {
 	_ = e.encode(text)
 	n := len(e.ids) + 1
 	all := make([]int32, 3*n) // one allocation for the three slices
-	enc := Encoding{IDs: all[:n:n], Mask: all[n : 2*n : 2*n], TypeIDs: all[2*n:]}
+	enc := Encoding{IDs: all[:n:n], Mask: all[n : 2*n : 2*n], TypeIDs: all[2*n:], Truncated: e.truncated}
 	copy(enc.IDs, e.ids)
 	enc.IDs[n-1] = t.sep
 	for i := range enc.Mask {
@@ -254,17 +265,18 @@ type mark struct {
 //
 // then each word goes through WordPiece.
 type encoder struct {
-	t      *Tokenizer
-	limit  int     // content tokens wanted (maxLen - 2)
-	ids    []int32 // [CLS] and the content tokens so far
-	done   bool    // limit reached: the rest of the text cannot matter
-	dec    []rune  // scratch for decompositions
-	marks  []mark  // combining marks after the last starter, not yet ordered
-	word   []rune  // the current word, at most maxCharsPerWord+1 characters kept
-	nchars int     // characters in the current word
-	utf8   []byte  // the current word in UTF-8
-	bounds []int   // byte offset in utf8 of each character of the word, then len(utf8)
-	key    []byte  // scratch for "##" + a piece
+	t         *Tokenizer
+	limit     int     // content tokens wanted (maxLen - 2)
+	ids       []int32 // [CLS] and the content tokens so far
+	done      bool    // a token beyond the limit was seen: the rest of the text cannot matter
+	truncated bool    // tokens beyond the limit were dropped
+	dec       []rune  // scratch for decompositions
+	marks     []mark  // combining marks after the last starter, not yet ordered
+	word      []rune  // the current word, at most maxCharsPerWord+1 characters kept
+	nchars    int     // characters in the current word
+	utf8      []byte  // the current word in UTF-8
+	bounds    []int   // byte offset in utf8 of each character of the word, then len(utf8)
+	key       []byte  // scratch for "##" + a piece
 }
 
 // wordPiece appends the WordPiece ids of the current word: greedy longest-match-first, the
@@ -327,6 +339,7 @@ func (e *encoder) encode(text string) (read int) {
 		e.endSegment()
 	}
 	if len(e.ids) > e.limit+1 {
+		e.truncated = true
 		e.ids = e.ids[:e.limit+1] // truncation: keep the first limit content tokens
 	}
 	return i
@@ -351,7 +364,7 @@ func (e *encoder) endSegment() {
 
 func (e *encoder) emit(id int32) {
 	e.ids = append(e.ids, id)
-	if len(e.ids) > e.limit {
+	if len(e.ids) > e.limit+1 {
 		e.done = true
 	}
 }
@@ -461,7 +474,7 @@ func (e *encoder) flushWord() {
 		e.emit(e.t.unk)
 	} else {
 		e.wordPiece()
-		if len(e.ids) > e.limit {
+		if len(e.ids) > e.limit+1 {
 			e.done = true
 		}
 	}

