@@ -5,7 +5,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/minilm-coreml/minilm/go/backend/cpu"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
@@ -671,7 +671,7 @@ func (p *Program) prepareLinear(s *step) error {
 	if len(w.Shape) != 2 {
 		return fmt.Errorf("weight of shape %v, want 2-D", w.Shape)
 	}
-	s.packed = cpu.PackNK(w.Data, w.Shape[0], w.Shape[1], w.Shape[1])
+	s.packed = kernels.PackNK(w.Data, w.Shape[0], w.Shape[1], w.Shape[1])
 	if bids := s.in["bias"]; len(bids) == 1 && p.consts[bids[0]] != nil {
 		b := p.consts[bids[0]]
 		if len(b.Data) != w.Shape[0] {
@@ -697,7 +697,7 @@ func opLinear(p *Program, s *step, a args) ([]*Tensor, error) {
 	n, k := w.Shape[0], w.Shape[1]
 	pk, bias := s.packed, s.bias
 	if pk == nil {
-		pk = cpu.PackNK(w.Data, n, k, k)
+		pk = kernels.PackNK(w.Data, n, k, k)
 		if b := a.opt("bias"); b != nil {
 			if len(b.Data) != n {
 				return nil, fmt.Errorf("bias %v for weight %v", b.Shape, w.Shape)
@@ -784,11 +784,11 @@ func opMatmul(p *Program, s *step, a args) ([]*Tensor, error) {
 			xa = t
 		}
 		yb := y.Data[yo*ym : yo*ym+ym]
-		var pk *cpu.Packed
+		var pk *kernels.Packed
 		if ty { // y is n×k
-			pk = cpu.PackNK(yb, n, kx, kx)
+			pk = kernels.PackNK(yb, n, kx, kx)
 		} else { // y is k×n
-			pk = cpu.PackKN(yb, kx, n, n)
+			pk = kernels.PackKN(yb, kx, n, n)
 		}
 		p.k.MatMulSerial(out.Data[bi*m*n:(bi+1)*m*n], n, xa, kx, m, pk, nil)
 	})
@@ -855,7 +855,7 @@ func opLayerNorm(p *Program, s *step, a args) ([]*Tensor, error) {
 		return []*Tensor{out}, nil
 	}
 	rows := len(out.Data) / inner
-	rowsParallel(p, rows, func(r int) { cpu.LayerNorm(out.Data[r*inner:(r+1)*inner], gamma, beta, eps) })
+	rowsParallel(p, rows, func(r int) { kernels.LayerNorm(out.Data[r*inner:(r+1)*inner], gamma, beta, eps) })
 	return []*Tensor{out}, nil
 }
 
@@ -925,7 +925,7 @@ func softmaxRows(p *Program, data []float32, inner int) {
 // softmaxRow is the kernel softmax, except that a row containing NaN or +Inf, or only
 // -Inf, gives NaN as IEEE arithmetic (and Core ML) would, instead of whatever the
 // vectorized max/exp happen to give.
-func softmaxRow(k *cpu.Kernels, v []float32) {
+func softmaxRow(k *kernels.Kernels, v []float32) {
 	allNegInf := true
 	for _, x := range v {
 		if x != x || math.IsInf(float64(x), 1) {

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/internal/float16"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
@@ -19,7 +19,7 @@ type options struct {
 	fp16     bool
 	threads  int
 	function string
-	kernels  *cpu.Kernels
+	kernels  *kernels.Kernels
 }
 
 // WithFP16 rounds every floating-point constant and intermediate result to float16.
@@ -32,7 +32,7 @@ func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 func WithFunction(name string) Option { return func(o *options) { o.function = name } }
 
 // WithKernels shares an existing kernel set (and its worker pool) instead of starting one.
-func WithKernels(k *cpu.Kernels) Option { return func(o *options) { o.kernels = k } }
+func WithKernels(k *kernels.Kernels) Option { return func(o *options) { o.kernels = k } }
 
 // Program is a loaded, ready-to-run MIL function. It is safe for concurrent use.
 type Program struct {
@@ -46,7 +46,7 @@ type Program struct {
 	nvars     int
 	lastUse   []int // per variable id: index of the last step reading it (-1: none/output)
 	fp16      bool
-	k         *cpu.Kernels
+	k         *kernels.Kernels
 	ownK      bool
 	// Ops counts the operation types of the function (constexpr and const included).
 	Ops map[string]int
@@ -62,7 +62,7 @@ type step struct {
 	outType []*mlpackage.TensorType
 	fn      opFunc
 	// linear with a constant weight: packed once.
-	packed *cpu.Packed
+	packed *kernels.Packed
 	bias   []float32
 }
 
@@ -101,7 +101,7 @@ func Load(pkg *mlpackage.Package, opts ...Option) (*Program, error) {
 	if o.kernels != nil {
 		p.k = o.kernels
 	} else {
-		p.k, p.ownK = cpu.NewKernels(o.threads), true
+		p.k, p.ownK = kernels.NewKernels(o.threads), true
 	}
 	ok = false
 	defer func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -19,26 +20,30 @@ func BenchmarkSGEMM(b *testing.B) {
 		name string
 		k, n int
 	}{{"qkv", 384, 1152}, {"out", 384, 384}, {"up", 384, 1536}, {"down", 1536, 384}}
-	for _, ks := range allKernels() {
+	sets := []kernels.Set{kernels.Select(true)}
+	if best := kernels.Select(false); best.Name() != "go" {
+		sets = append(sets, best)
+	}
+	for _, ks := range sets {
 		ks := ks
 		for _, m := range []int{16, 128, 1024} {
 			for _, s := range shapes {
-				if ks.name == "go" && m > 128 {
+				if ks.Name() == "go" && m > 128 {
 					continue
 				}
-				b.Run(fmt.Sprintf("%s/M=%d/%s_K=%d_N=%d", ks.name, m, s.name, s.k, s.n), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/M=%d/%s_K=%d_N=%d", ks.Name(), m, s.name, s.k, s.n), func(b *testing.B) {
 					rng := rand.New(rand.NewSource(1))
-					p := newPool(runtime.GOMAXPROCS(0))
-					defer p.close()
-					pb := newPacked(s.n, s.k)
-					pb.packNK(randSlice(rng, s.n*s.k), s.k)
-					g := &gemmArgs{c: make([]float32, m*s.n), ldc: s.n, a: randSlice(rng, m*s.k), lda: s.k, m: m,
-						b: pb, bias: padBias(randSlice(rng, s.n)), k: &ks}
+					p := kernels.NewPool(runtime.GOMAXPROCS(0))
+					defer p.Close()
+					pb := kernels.NewPacked(s.n, s.k)
+					pb.FillNK(randSlice(rng, s.n*s.k), s.k)
+					g := &kernels.GemmArgs{C: make([]float32, m*s.n), LDC: s.n, A: randSlice(rng, m*s.k), LDA: s.k, M: m,
+						B: pb, Bias: kernels.PadBias(randSlice(rng, s.n)), K: &ks}
 					b.ReportAllocs()
 					b.ResetTimer()
 					start, cpu0 := time.Now(), processCPU()
 					for i := 0; i < b.N; i++ {
-						p.gemm(g)
+						p.Gemm(g)
 					}
 					b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
 					reportCPU(b, cpu0, 2*float64(m*s.n*s.k))
@@ -55,8 +60,8 @@ func BenchmarkAttention(b *testing.B) {
 			const d, heads = 384, 12
 			rng := rand.New(rand.NewSource(1))
 			be := &Backend{cfg: &config{HiddenSize: d, IntermediateSize: 1536}, heads: heads, headD: d / heads, arenas: make(chan *arena, 1),
-				pool: newPool(runtime.GOMAXPROCS(0)), k: selectKernels(false)}
-			defer be.pool.close()
+				pool: kernels.NewPool(runtime.GOMAXPROCS(0)), k: kernels.Select(false)}
+			defer be.pool.Close()
 			tokens := sz.rows * sz.seq
 			a := be.getArena(tokens)
 			copy(a.qkv, randSlice(rng, len(a.qkv)))
@@ -118,4 +123,12 @@ func reportCPU(b *testing.B, cpu0 float64, flop float64) {
 	if flop > 0 {
 		b.ReportMetric(flop*float64(b.N)/cpu/1e9, "GFLOP/cpu-s")
 	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
 }

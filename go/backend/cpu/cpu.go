@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/cpuknobs"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -58,12 +60,13 @@ func WithMaxSeq(n int) Option { return func(o *options) { o.maxSeq = n } }
 // concurrent Forward calls (default runtime.GOMAXPROCS(0)).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 
-// WithFixedShapes makes Forward compute every position of the padded input, padding included,
-// as an engine with a fixed input shape does (for example a Core ML model exported at
-// (1, 512)); padded keys are still masked, so the vectors do not change, only the cost. By
-// default the backend skips padded positions. It exists so that benchmarks can measure the
-// fixed-shape serial baseline faithfully on the same kernels; it needs right-padded rows.
-func WithFixedShapes() Option { return func(o *options) { o.fixed = true } }
+// withFixedShapes makes Forward compute every position of the padded input, padding
+// included, as an engine with a fixed input shape does; padded keys are still masked, so the
+// vectors do not change, only the cost. By default the backend skips padded positions. Only
+// the benchmarks reach it, through go/internal/cpuknobs; it needs right-padded rows.
+func withFixedShapes() Option { return func(o *options) { o.fixed = true } }
+
+func init() { cpuknobs.FixedShapes = func() interface{} { return withFixedShapes() } }
 
 // withPureGo disables the assembly kernels (for tests).
 func withPureGo() Option { return func(o *options) { o.pureGo = true } }
@@ -76,10 +79,10 @@ type Backend struct {
 	heads  int
 	headD  int
 	shapes shapeSet
-	pool   *pool
+	pool   *kernels.Pool
 	arenas chan *arena // free list, at most one arena per thread
 	closed int32
-	k      kernels
+	k      kernels.Set
 	chunk  int // real tokens encoded at once (chunkTokens; smaller in tests)
 	fixed  bool
 }
@@ -118,9 +121,9 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		heads:  cfg.NumAttentionHeads,
 		headD:  cfg.HiddenSize / cfg.NumAttentionHeads,
 		shapes: shapeSet{maxBatch: o.maxBatch, maxSeq: maxSeq},
-		pool:   newPool(o.threads),
+		pool:   kernels.NewPool(o.threads),
 		arenas: make(chan *arena, o.threads),
-		k:      selectKernels(o.pureGo),
+		k:      kernels.Select(o.pureGo),
 		chunk:  chunkTokens,
 		fixed:  o.fixed,
 	}
@@ -131,7 +134,7 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 func (b *Backend) Name() string { return "cpu" }
 
 // ISA names the instruction set of the kernels in use: "avx2+fma" or "go".
-func (b *Backend) ISA() string { return b.k.name }
+func (b *Backend) ISA() string { return b.k.Name() }
 
 // Shapes implements backend.Backend: any batch up to the maximum and any sequence length up
 // to max_position_embeddings.
@@ -143,7 +146,7 @@ func (b *Backend) HiddenSize() int { return b.cfg.HiddenSize }
 // Close implements backend.Backend.
 func (b *Backend) Close() error {
 	if atomic.CompareAndSwapInt32(&b.closed, 0, 1) {
-		b.pool.close()
+		b.pool.Close()
 	}
 	return nil
 }
@@ -172,7 +175,7 @@ var ErrClosed = errors.New("cpu: backend is closed")
 // seqSpan is one row's computed tokens within a chunk: rows [start, start+n) of the folded
 // matrices; pos[i] is the column (position id) of the i-th token in the padded input. The
 // first keys tokens are the real ones that attention may attend to: all of them by default,
-// a prefix when WithFixedShapes also computes the padding.
+// a prefix when withFixedShapes also computes the padding.
 type seqSpan struct {
 	row   int
 	start int
@@ -202,7 +205,7 @@ func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32)
 		for t := 0; t < seq; t++ {
 			if in.Mask[r*seq+t] != 0 {
 				if b.fixed && real != t {
-					return fmt.Errorf("cpu: row %d is not right-padded, which WithFixedShapes needs", r)
+					return fmt.Errorf("cpu: row %d is not right-padded, which the fixed-shape mode needs", r)
 				}
 				real++
 				posBuf = append(posBuf, int32(t))
@@ -308,14 +311,14 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 	w := b.w
 
 	// Embeddings + LayerNorm.
-	b.pool.run(len(spans), func(si int, _ *scratch) {
+	b.pool.Run(len(spans), func(si int, _ *kernels.Scratch) {
 		sp := spans[si]
 		for i, t := range sp.pos {
 			src := sp.row*seq + int(t)
 			x := a.x[(sp.start+i)*d : (sp.start+i+1)*d]
 			id := in.IDs[src]
 			if in.Mask[src] == 0 {
-				id = 0 // a padded position (WithFixedShapes): the pad token
+				id = 0 // a padded position (withFixedShapes): the pad token
 			}
 			word := w.word[int(id)*d:]
 			pos := w.pos[int(t)*d:]
@@ -327,7 +330,7 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 			for c := range x {
 				x[c] = word[c] + pos[c] + typ[c]
 			}
-			b.k.layerNorm(x, w.embG, w.embB, b.eps)
+			b.k.LayerNorm(x, w.embG, w.embB, b.eps)
 		}
 	})
 
@@ -351,18 +354,18 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
 	p := b.pool
 
-	p.gemm(&gemmArgs{c: a.qkv, ldc: 3 * d, a: a.x, lda: d, m: tokens, b: l.qkv, bias: l.qkvBias, k: &b.k})
+	p.Gemm(&kernels.GemmArgs{C: a.qkv, LDC: 3 * d, A: a.x, LDA: d, M: tokens, B: l.qkv, Bias: l.qkvBias, K: &b.k})
 	b.attention(a, spans)
-	p.gemm(&gemmArgs{c: a.tmp, ldc: d, a: a.ctx, lda: d, m: tokens, b: l.out, bias: l.outBias, k: &b.k})
+	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ctx, LDA: d, M: tokens, B: l.out, Bias: l.outBias, K: &b.k})
 	b.addNorm(a.x, a.tmp, l.ln1G, l.ln1B, tokens)
-	gelu := b.k.gelu
-	p.gemm(&gemmArgs{c: a.ffn, ldc: f, a: a.x, lda: d, m: tokens, b: l.up, bias: l.upBias, k: &b.k,
-		epilogue: func(r0, r1, c0, c1 int) {
+	gelu := b.k.GELU
+	p.Gemm(&kernels.GemmArgs{C: a.ffn, LDC: f, A: a.x, LDA: d, M: tokens, B: l.up, Bias: l.upBias, K: &b.k,
+		Epilogue: func(r0, r1, c0, c1 int) {
 			for r := r0; r < r1; r++ {
 				gelu(a.ffn[r*f+c0 : r*f+c1])
 			}
 		}})
-	p.gemm(&gemmArgs{c: a.tmp, ldc: d, a: a.ffn, lda: f, m: tokens, b: l.down, bias: l.dnBias, k: &b.k})
+	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ffn, LDA: f, M: tokens, B: l.down, Bias: l.dnBias, K: &b.k})
 	b.addNorm(a.x, a.tmp, l.ln2G, l.ln2B, tokens)
 }
 
@@ -370,8 +373,8 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 	d := b.cfg.HiddenSize
 	eps := b.eps
-	layerNorm := b.k.layerNorm
-	b.pool.run(ceilDiv(tokens, rowsPerTask), func(task int, _ *scratch) {
+	layerNorm := b.k.LayerNorm
+	b.pool.Run((tokens+rowsPerTask-1)/rowsPerTask, func(task int, _ *kernels.Scratch) {
 		r1 := (task + 1) * rowsPerTask
 		if r1 > tokens {
 			r1 = tokens
@@ -392,29 +395,29 @@ func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 func (b *Backend) attention(a *arena, spans []seqSpan) {
 	d, heads, hd := b.cfg.HiddenSize, b.heads, b.headD
 	ld := 3 * d
-	expNorm, scale := b.k.expNorm, b.k.scale
-	b.pool.run(len(spans)*heads, func(task int, s *scratch) {
+	expNorm, scale := b.k.ExpNorm, b.k.Scale
+	b.pool.Run(len(spans)*heads, func(task int, s *kernels.Scratch) {
 		sp := spans[task/heads]
 		h := task % heads
 		L, nk := len(sp.pos), sp.keys
 		base := sp.start * ld
 		// Scores S = Q·Kᵀ over the real keys, L×nk, row stride padded to the panel width.
-		s.kp.reset(nk, hd, nil)
-		s.kp.packNK(a.qkv[base+d+h*hd:], ld)
-		lds := s.kp.panels * nr
-		scores := s.scoresBuf(L * lds)
-		gemmSerial(&gemmArgs{c: scores, ldc: lds, cPadded: true, a: a.qkv[base+h*hd:], lda: ld, m: L, b: &s.kp, k: &b.k}, s)
+		s.KP.Reset(nk, hd, nil)
+		s.KP.FillNK(a.qkv[base+d+h*hd:], ld)
+		lds := s.KP.Width()
+		scores := s.Scores(L * lds)
+		kernels.GemmSerial(&kernels.GemmArgs{C: scores, LDC: lds, CPadded: true, A: a.qkv[base+h*hd:], LDA: ld, M: L, B: &s.KP, K: &b.k}, s)
 		// Unnormalized softmax: P̃ = exp(S - rowmax), and 1/Σ per row, applied to P̃·V below
 		// (L·hd multiplies instead of L²).
-		inv := s.invBuf(L)
+		inv := s.Inv(L)
 		for r := 0; r < L; r++ {
 			inv[r] = expNorm(scores[r*lds : r*lds+nk])
 		}
 		// Context = P·V, L×hd, written into this head's columns.
-		s.vp.reset(hd, nk, nil)
-		s.vp.packKN(a.qkv[base+2*d+h*hd:], ld)
+		s.VP.Reset(hd, nk, nil)
+		s.VP.FillKN(a.qkv[base+2*d+h*hd:], ld)
 		ctx := a.ctx[sp.start*d+h*hd:]
-		gemmSerial(&gemmArgs{c: ctx, ldc: d, a: scores, lda: lds, m: L, b: &s.vp, k: &b.k}, s)
+		kernels.GemmSerial(&kernels.GemmArgs{C: ctx, LDC: d, A: scores, LDA: lds, M: L, B: &s.VP, K: &b.k}, s)
 		for r := 0; r < L; r++ {
 			scale(ctx[r*d:r*d+hd], inv[r])
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/safetensors"
 )
 
@@ -56,15 +57,15 @@ func readConfig(path string) (*config, error) {
 
 // layer holds one encoder layer's weights, packed for the GEMM kernel.
 type layer struct {
-	qkv     *packed   // 3d×d: query (pre-scaled by 1/√head), key, value rows
+	qkv     *kernels.Packed   // 3d×d: query (pre-scaled by 1/√head), key, value rows
 	qkvBias []float32 // 3d, padded to the panel width
-	out     *packed   // d×d
+	out     *kernels.Packed   // d×d
 	outBias []float32
 	ln1G    []float32
 	ln1B    []float32
-	up      *packed // ffn×d
+	up      *kernels.Packed // ffn×d
 	upBias  []float32
-	down    *packed // d×ffn
+	down    *kernels.Packed // d×ffn
 	dnBias  []float32
 	ln2G    []float32
 	ln2B    []float32
@@ -125,8 +126,8 @@ func loadWeights(path string, c *config) (*weights, error) {
 			ln1B:   get(p+"attention.output.LayerNorm.bias", d),
 			ln2G:   get(p+"output.LayerNorm.weight", d),
 			ln2B:   get(p+"output.LayerNorm.bias", d),
-			upBias: padBias(get(p+"intermediate.dense.bias", ffn)),
-			dnBias: padBias(get(p+"output.dense.bias", d)),
+			upBias: kernels.PadBias(get(p+"intermediate.dense.bias", ffn)),
+			dnBias: kernels.PadBias(get(p+"output.dense.bias", d)),
 		}
 		up := get(p+"intermediate.dense.weight", ffn, d)
 		down := get(p+"output.dense.weight", d, ffn)
@@ -143,32 +144,22 @@ func loadWeights(path string, c *config) (*weights, error) {
 		}
 		qkv := make([]float32, 0, 3*d*d)
 		qkv = append(append(append(qkv, q...), k...), v...)
-		l.qkv = newPacked(3*d, d)
-		l.qkv.packNK(qkv, d)
-		l.qkvBias = padBias(append(append(append([]float32(nil), qb...), kb...), vb...))
-		l.out = newPacked(d, d)
-		l.out.packNK(o, d)
-		l.outBias = padBias(ob)
-		l.up = newPacked(ffn, d)
-		l.up.packNK(up, d)
-		l.down = newPacked(d, ffn)
-		l.down.packNK(down, ffn)
+		l.qkv = kernels.NewPacked(3*d, d)
+		l.qkv.FillNK(qkv, d)
+		l.qkvBias = kernels.PadBias(append(append(append([]float32(nil), qb...), kb...), vb...))
+		l.out = kernels.NewPacked(d, d)
+		l.out.FillNK(o, d)
+		l.outBias = kernels.PadBias(ob)
+		l.up = kernels.NewPacked(ffn, d)
+		l.up.FillNK(up, d)
+		l.down = kernels.NewPacked(d, ffn)
+		l.down.FillNK(down, ffn)
 		w.layers = append(w.layers, l)
 	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
 	return w, nil
-}
-
-// padBias copies a bias vector into a buffer padded with zeros to a multiple of nr.
-func padBias(b []float32) []float32 {
-	if b == nil {
-		return nil
-	}
-	out := make([]float32, ceilDiv(len(b), nr)*nr)
-	copy(out, b)
-	return out
 }
 
 // modelFiles returns the config and weight paths of a model directory, checking they exist.

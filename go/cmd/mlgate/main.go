@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend/cpu"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/mil"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
@@ -165,7 +166,7 @@ func RunPackage(ctx context.Context, c config, pkg *mlpackage.Package, log io.Wr
 		return nil, fmt.Errorf("unknown threshold class %q", res.Class)
 	}
 	res.Thresholds = th
-	k := cpu.NewKernels(c.threads)
+	k := kernels.NewKernels(c.threads)
 	defer k.Close()
 	res.ExecutorISA = k.ISA()
 	t0 := time.Now()

@@ -147,7 +147,7 @@ func run() error {
 		rep.Notes = append(rep.Notes, "cpu backend kernels: "+isa+".")
 	}
 	rep.Notes = append(rep.Notes,
-		"The cpu backend skips padded positions when batching; its serial (1,512) baseline runs with cpu.WithFixedShapes, which computes all 512 positions (padded keys masked, vectors unchanged) as the fixed-shape model of the conversion guide did. On Core ML a fixed (1,512) shape computes every padded position anyway.",
+		"The cpu backend skips padded positions when batching; its serial (1,512) baseline runs the cpu backend in its fixed-shape mode (a benchmark-only option), which computes all 512 positions (padded keys masked, vectors unchanged) as the fixed-shape model of the conversion guide did. On Core ML a fixed (1,512) shape computes every padded position anyway.",
 		"Batched calls hand the engine b texts at a time (b = batch size) and time each call; the embedder sorts each call's texts by token length and pads each backend batch only to its longest text. Peers get the same calls: SentenceTransformer.encode(call, batch_size=b); ONNX Runtime pads each batch to its longest text.",
 		"Peak memory: VmHWM is reset (/proc/self/clear_refs) before each run and read after it; it includes the loaded model. The Go figure in brackets is the peak HeapSys sampled every 10 ms.")
 

@@ -19,6 +19,7 @@ import (
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/embed"
+	"github.com/minilm-coreml/minilm/go/internal/cpuknobs"
 	"github.com/minilm-coreml/minilm/go/plan"
 	"github.com/minilm-coreml/minilm/go/pooling"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
@@ -60,7 +61,7 @@ func List(cfg Config) ([]Engine, error) {
 			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads))
 		},
 		OpenBaseline: func() (backend.Backend, error) {
-			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpu.WithFixedShapes())
+			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpuknobs.FixedShapes().(cpu.Option))
 		},
 	}}
 	units, err := computeUnits(cfg.ComputeUnits)

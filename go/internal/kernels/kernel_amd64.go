@@ -1,6 +1,6 @@
 //go:build !purego
 
-package cpu
+package kernels
 
 import "math"
 
@@ -56,11 +56,11 @@ func tileAVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc in
 	kernelAVX2(kc, &a[0], lda, &panel[0], &c[0], ldc, bp)
 }
 
-func archKernels() (kernels, bool) {
+func archKernels() (Set, bool) {
 	if !hasAVX2FMA {
-		return kernels{}, false
+		return Set{}, false
 	}
-	return kernels{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}, true
+	return Set{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}, true
 }
 
 //go:noescape

@@ -1,4 +1,4 @@
-package cpu
+package kernels
 
 // SGEMM for the encoder's linear layers and attention.
 //
@@ -18,8 +18,9 @@ const (
 	mcBlock = 96  // rows of A per task: 96·384·4 B = 144 KiB, fits L2
 )
 
-// packed is an N×K matrix in micro-kernel layout.
-type packed struct {
+// Packed is an N×K matrix (the operand B of C = A·Bᵀ) in micro-kernel layout: panels of nr
+// columns, zero-padded past N. Reset and Fill* reuse its memory.
+type Packed struct {
 	n, k   int
 	panels int
 	data   []float32 // panels × k × nr
@@ -27,15 +28,15 @@ type packed struct {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// newPacked allocates room for an n×k matrix.
-func newPacked(n, k int) *packed {
-	p := &packed{}
-	p.reset(n, k, nil)
+// NewPacked allocates room for an n×k matrix.
+func NewPacked(n, k int) *Packed {
+	p := &Packed{}
+	p.Reset(n, k, nil)
 	return p
 }
 
-// reset resizes p for an n×k matrix, reusing buf (or p.data) when large enough.
-func (p *packed) reset(n, k int, buf []float32) {
+// Reset resizes p for an n×k matrix, reusing buf (or p.data) when large enough.
+func (p *Packed) Reset(n, k int, buf []float32) {
 	p.n, p.k, p.panels = n, k, ceilDiv(n, nr)
 	size := p.panels * k * nr
 	if buf == nil {
@@ -48,10 +49,10 @@ func (p *packed) reset(n, k int, buf []float32) {
 }
 
 // panel returns the values of panel i.
-func (p *packed) panel(i int) []float32 { return p.data[i*p.k*nr : (i+1)*p.k*nr] }
+func (p *Packed) panel(i int) []float32 { return p.data[i*p.k*nr : (i+1)*p.k*nr] }
 
-// packNK fills p from b, an n×k row-major matrix with row stride ldb (B[j][k] = b[j*ldb+k]).
-func (p *packed) packNK(b []float32, ldb int) {
+// FillNK fills p from b, an n×k row-major matrix with row stride ldb (B[j][k] = b[j*ldb+k]).
+func (p *Packed) FillNK(b []float32, ldb int) {
 	for pi := 0; pi < p.panels; pi++ {
 		dst := p.panel(pi)
 		for j := 0; j < nr; j++ {
@@ -70,9 +71,9 @@ func (p *packed) packNK(b []float32, ldb int) {
 	}
 }
 
-// packKN fills p from b, a k×n row-major matrix with row stride ldb (B[j][k] = b[k*ldb+j]),
-// i.e. the transpose of what packNK takes.
-func (p *packed) packKN(b []float32, ldb int) {
+// FillKN fills p from b, a k×n row-major matrix with row stride ldb (B[j][k] = b[k*ldb+j]),
+// i.e. the transpose of what FillNK takes.
+func (p *Packed) FillKN(b []float32, ldb int) {
 	for pi := 0; pi < p.panels; pi++ {
 		dst := p.panel(pi)
 		c0 := pi * nr
@@ -90,20 +91,21 @@ func (p *packed) packKN(b []float32, ldb int) {
 	}
 }
 
-// gemmArgs describes C[m×n] = A[m×k]·Bᵀ + bias.
-type gemmArgs struct {
-	c    []float32
-	ldc  int
-	a    []float32
-	lda  int
-	m    int
-	b    *packed
-	bias []float32 // len ≥ b.panels*nr (zero-padded), or nil for none
-	k    *kernels
-	// cPadded says C has room for whole panels (columns up to b.panels*nr) in every row.
-	cPadded bool
-	// epilogue, if set, runs on C[r0:r1, c0:c1] once those values are final.
-	epilogue func(r0, r1, c0, c1 int)
+// GemmArgs describes C[M×N] = A[M×K]·Bᵀ + Bias, A and C row-major with row strides LDA and
+// LDC, B packed (N and K are its dimensions), computed with the kernel set K.
+type GemmArgs struct {
+	C    []float32
+	LDC  int
+	A    []float32
+	LDA  int
+	M    int
+	B    *Packed
+	Bias []float32 // len ≥ b.panels*nr (zero-padded), or nil for none
+	K    *Set
+	// CPadded says C has room for whole panels (columns up to b.panels*nr) in every row.
+	CPadded bool
+	// Epilogue, if set, runs on C[r0:r1, c0:c1] once those values are final.
+	Epilogue func(r0, r1, c0, c1 int)
 }
 
 // gemmTasks splits a product into tasks; it returns the number of row blocks and panel groups.
@@ -129,43 +131,43 @@ func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
 	return rowBlocks, mc, groups
 }
 
-// gemm computes the product using the pool's workers.
-func (p *pool) gemm(g *gemmArgs) {
-	panels := g.b.panels
-	rowBlocks, mc, groups := gemmTasks(g.m, panels, p.size())
-	p.run(rowBlocks*groups, func(task int, s *scratch) {
+// Gemm computes the product on the pool's workers and the calling goroutine.
+func (p *Pool) Gemm(g *GemmArgs) {
+	panels := g.B.panels
+	rowBlocks, mc, groups := gemmTasks(g.M, panels, p.Size())
+	p.Run(rowBlocks*groups, func(task int, s *Scratch) {
 		rb, gi := task/groups, task%groups
 		r0 := rb * mc
 		r1 := r0 + mc
-		if r1 > g.m {
-			r1 = g.m
+		if r1 > g.M {
+			r1 = g.M
 		}
 		p0 := gi * panels / groups
 		p1 := (gi + 1) * panels / groups
 		gemmBlock(g, r0, r1, p0, p1, s)
-		if g.epilogue != nil {
+		if g.Epilogue != nil {
 			c1 := p1 * nr
-			if c1 > g.b.n {
-				c1 = g.b.n
+			if c1 > g.B.n {
+				c1 = g.B.n
 			}
-			g.epilogue(r0, r1, p0*nr, c1)
+			g.Epilogue(r0, r1, p0*nr, c1)
 		}
 	})
 }
 
-// gemmSerial computes the product on the calling goroutine.
-func gemmSerial(g *gemmArgs, s *scratch) {
-	gemmBlock(g, 0, g.m, 0, g.b.panels, s)
-	if g.epilogue != nil {
-		g.epilogue(0, g.m, 0, g.b.n)
+// GemmSerial computes the product on the calling goroutine.
+func GemmSerial(g *GemmArgs, s *Scratch) {
+	gemmBlock(g, 0, g.M, 0, g.B.panels, s)
+	if g.Epilogue != nil {
+		g.Epilogue(0, g.M, 0, g.B.n)
 	}
 }
 
 var zeroBias [nr]float32
 
 // gemmBlock computes rows [r0, r1) and panels [p0, p1) of the product.
-func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
-	k := g.b.k
+func gemmBlock(g *GemmArgs, r0, r1, p0, p1 int, s *Scratch) {
+	k := g.B.k
 	for k0 := 0; k0 < k; k0 += kcBlock {
 		kc := k - k0
 		if kc > kcBlock {
@@ -173,16 +175,16 @@ func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
 		}
 		first := k0 == 0
 		for pi := p0; pi < p1; pi++ {
-			panel := g.b.panel(pi)[k0*nr : (k0+kc)*nr]
+			panel := g.B.panel(pi)[k0*nr : (k0+kc)*nr]
 			c0 := pi * nr
-			nc := g.b.n - c0
+			nc := g.B.n - c0
 			if nc > nr {
 				nc = nr
 			}
 			var bias []float32
 			if first {
-				if g.bias != nil {
-					bias = g.bias[c0 : c0+nr]
+				if g.Bias != nil {
+					bias = g.Bias[c0 : c0+nr]
 				} else {
 					bias = zeroBias[:]
 				}
@@ -192,14 +194,14 @@ func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
 				if rows > mr {
 					rows = mr
 				}
-				a := g.a[i*g.lda+k0:]
-				full := nc == nr || g.cPadded
-				if rows == mr && full && len(a) >= (mr-1)*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= (mr-1)*g.ldc+nr {
-					g.k.tile(kc, a, g.lda, panel, g.c[i*g.ldc+c0:], g.ldc, bias)
+				a := g.A[i*g.LDA+k0:]
+				full := nc == nr || g.CPadded
+				if rows == mr && full && len(a) >= (mr-1)*g.LDA+kc && len(g.C)-(i*g.LDC+c0) >= (mr-1)*g.LDC+nr {
+					g.K.tile(kc, a, g.LDA, panel, g.C[i*g.LDC+c0:], g.LDC, bias)
 					continue
 				}
-				if rows == 4 && full && g.k.tile4 != nil && len(a) >= 3*g.lda+kc && len(g.c)-(i*g.ldc+c0) >= 3*g.ldc+nr {
-					g.k.tile4(kc, a, g.lda, panel, g.c[i*g.ldc+c0:], g.ldc, bias)
+				if rows == 4 && full && g.K.tile4 != nil && len(a) >= 3*g.LDA+kc && len(g.C)-(i*g.LDC+c0) >= 3*g.LDC+nr {
+					g.K.tile4(kc, a, g.LDA, panel, g.C[i*g.LDC+c0:], g.LDC, bias)
 					continue
 				}
 				edgeTile(g, a, rows, nc, kc, panel, i, c0, bias, s)
@@ -209,16 +211,16 @@ func gemmBlock(g *gemmArgs, r0, r1, p0, p1 int, s *scratch) {
 }
 
 // edgeTile computes a partial tile through zero-padded copies of A and C.
-func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0 int, bias []float32, s *scratch) {
-	h, tile := mr, g.k.tile
-	if rows <= 4 && g.k.tile4 != nil {
-		h, tile = 4, g.k.tile4
+func edgeTile(g *GemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0 int, bias []float32, s *Scratch) {
+	h, tile := mr, g.K.tile
+	if rows <= 4 && g.K.tile4 != nil {
+		h, tile = 4, g.K.tile4
 	}
 	ta := s.tileA(kc)
 	for r := 0; r < h; r++ {
 		dst := ta[r*kc : (r+1)*kc]
 		if r < rows {
-			copy(dst, a[r*g.lda:r*g.lda+kc])
+			copy(dst, a[r*g.LDA:r*g.LDA+kc])
 		} else {
 			for j := range dst {
 				dst[j] = 0
@@ -228,12 +230,12 @@ func edgeTile(g *gemmArgs, a []float32, rows, nc, kc int, panel []float32, i, c0
 	tc := s.tileC[:]
 	if bias == nil { // accumulate into existing C
 		for r := 0; r < rows; r++ {
-			copy(tc[r*nr:r*nr+nc], g.c[(i+r)*g.ldc+c0:])
+			copy(tc[r*nr:r*nr+nc], g.C[(i+r)*g.LDC+c0:])
 		}
 	}
 	tile(kc, ta, kc, panel, tc, nr, bias)
 	for r := 0; r < rows; r++ {
-		copy(g.c[(i+r)*g.ldc+c0:(i+r)*g.ldc+c0+nc], tc[r*nr:r*nr+nc])
+		copy(g.C[(i+r)*g.LDC+c0:(i+r)*g.LDC+c0+nc], tc[r*nr:r*nr+nc])
 	}
 }
 

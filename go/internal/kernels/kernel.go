@@ -1,7 +1,8 @@
-package cpu
+package kernels
 
-// kernels is the set of inner loops a backend uses.
-type kernels struct {
+// Set is a set of inner loops: the SGEMM micro-kernels and the elementwise functions of one
+// instruction set. Select returns one; its zero value is not usable.
+type Set struct {
 	name string
 	// tile computes a 6×16 tile; see kernelGo.
 	tile func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
@@ -17,10 +18,11 @@ type kernels struct {
 	layerNorm func(x, gamma, beta []float32, eps float32)
 }
 
-var goKernels = kernels{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo}
+var goKernels = Set{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo}
 
-// selectKernels returns the fastest kernels the CPU supports, or the portable ones.
-func selectKernels(pureGo bool) kernels {
+// Select returns the fastest kernels the CPU supports, or the portable Go ones when pureGo
+// is set or the CPU lacks AVX2+FMA.
+func Select(pureGo bool) Set {
 	if !pureGo {
 		if k, ok := archKernels(); ok {
 			return k
@@ -38,13 +40,13 @@ func tileGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc int,
 // assembly kernel does no bounds checks of its own. A panic here is a bug in this package.
 func checkKernelArgs(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
 	if kc < 1 || len(a) < (mr-1)*lda+kc || len(panel) < kc*nr || len(c) < (mr-1)*ldc+nr || (bias != nil && len(bias) < nr) {
-		panic("cpu: kernel arguments out of range")
+		panic("kernels: kernel arguments out of range")
 	}
 }
 
 // checkKernelArgs4 is checkKernelArgs for a 4-row tile.
 func checkKernelArgs4(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
 	if kc < 1 || len(a) < 3*lda+kc || len(panel) < kc*nr || len(c) < 3*ldc+nr || (bias != nil && len(bias) < nr) {
-		panic("cpu: kernel arguments out of range")
+		panic("kernels: kernel arguments out of range")
 	}
 }

@@ -1,4 +1,4 @@
-package cpu
+package kernels
 
 import (
 	"fmt"
@@ -35,8 +35,8 @@ func naiveGemm(a []float32, lda int, b []float32, ldb int, bias []float32, m, n,
 	return c
 }
 
-func allKernels() []kernels {
-	ks := []kernels{goKernels}
+func allKernels() []Set {
+	ks := []Set{goKernels}
 	if k, ok := archKernels(); ok {
 		ks = append(ks, k)
 	}
@@ -54,7 +54,7 @@ func TestGemm(t *testing.T) {
 	for _, ks := range allKernels() {
 		ks := ks
 		for _, threads := range []int{1, 3} {
-			p := newPool(threads)
+			p := NewPool(threads)
 			for _, sz := range sizes {
 				for _, variant := range []string{"bias", "nobias", "kn", "strided"} {
 					name := fmt.Sprintf("%s/threads=%d/%dx%dx%d/%s", ks.name, threads, sz.m, sz.n, sz.k, variant)
@@ -70,7 +70,7 @@ func TestGemm(t *testing.T) {
 						if variant != "nobias" {
 							bias = randSlice(rng, n)
 						}
-						pb := newPacked(n, k)
+						pb := NewPacked(n, k)
 						if variant == "kn" {
 							// Same matrix, given transposed (k×n).
 							bt := make([]float32, k*n)
@@ -79,13 +79,13 @@ func TestGemm(t *testing.T) {
 									bt[kk*n+j] = bm[j*ldb+kk]
 								}
 							}
-							pb.packKN(bt, n)
+							pb.FillKN(bt, n)
 						} else {
-							pb.packNK(bm, ldb)
+							pb.FillNK(bm, ldb)
 						}
 						c := randSlice(rng, m*ldc) // garbage must be overwritten
-						g := &gemmArgs{c: c, ldc: ldc, a: a, lda: lda, m: m, b: pb, bias: padBias(bias), k: &ks}
-						p.gemm(g)
+						g := &GemmArgs{C: c, LDC: ldc, A: a, LDA: lda, M: m, B: pb, Bias: pb.PadBias(bias), K: &ks}
+						p.Gemm(g)
 						want := naiveGemm(a, lda, bm, ldb, bias, m, n, k)
 						for i := 0; i < m; i++ {
 							for j := 0; j < n; j++ {
@@ -96,22 +96,22 @@ func TestGemm(t *testing.T) {
 					})
 				}
 			}
-			p.close()
+			p.Close()
 		}
 	}
 }
 
 func TestGemmEpilogueCoversEverything(t *testing.T) {
-	p := newPool(2)
-	defer p.close()
+	p := NewPool(2)
+	defer p.Close()
 	m, n, k := 37, 1152, 384
 	seen := make([]int, m*n)
 	rng := rand.New(rand.NewSource(1))
-	pb := newPacked(n, k)
-	pb.packNK(randSlice(rng, n*k), k)
-	ks := selectKernels(false)
-	p.gemm(&gemmArgs{c: make([]float32, m*n), ldc: n, a: randSlice(rng, m*k), lda: k, m: m, b: pb, k: &ks,
-		epilogue: func(r0, r1, c0, c1 int) {
+	pb := NewPacked(n, k)
+	pb.FillNK(randSlice(rng, n*k), k)
+	ks := Select(false)
+	p.Gemm(&GemmArgs{C: make([]float32, m*n), LDC: n, A: randSlice(rng, m*k), LDA: k, M: m, B: pb, K: &ks,
+		Epilogue: func(r0, r1, c0, c1 int) {
 			for r := r0; r < r1; r++ {
 				for c := c0; c < c1; c++ {
 					seen[r*n+c]++

@@ -1,40 +1,42 @@
-package cpu
+package kernels
 
 import (
 	"sync"
 	"sync/atomic"
 )
 
-// pool runs parallel loops on a fixed set of threads-1 worker goroutines shared by every
+// Pool runs parallel loops on a fixed set of threads-1 worker goroutines shared by every
 // Forward call of a backend, so concurrent calls never run more than that many helpers in
 // total. A loop posts itself to a queue that idle workers take from, runs tasks on the
 // calling goroutine too, and returns once its tasks are done: it never waits for a worker
 // busy elsewhere to pick it up.
-type pool struct {
+type Pool struct {
 	threads int
 	queue   chan *job
 	quit    chan struct{}
 	wg      sync.WaitGroup
-	scratch sync.Pool // *scratch for calling goroutines
+	scratch sync.Pool // *Scratch for calling goroutines
 }
 
 // job is one parallel loop: tasks [0, n) claimed with an atomic counter.
 type job struct {
 	next int64
 	n    int64
-	fn   func(task int, s *scratch)
+	fn   func(task int, s *Scratch)
 
 	mu      sync.Mutex
 	closed  bool // all tasks claimed and the caller is waiting: no new helpers
 	helpers sync.WaitGroup
 }
 
-func newPool(threads int) *pool {
+// NewPool starts threads-1 worker goroutines (threads < 1 counts as 1); the
+// goroutine calling Run is the last thread. Close stops them.
+func NewPool(threads int) *Pool {
 	if threads < 1 {
 		threads = 1
 	}
-	p := &pool{threads: threads, queue: make(chan *job, 4*threads), quit: make(chan struct{})}
-	p.scratch.New = func() interface{} { return new(scratch) }
+	p := &Pool{threads: threads, queue: make(chan *job, 4*threads), quit: make(chan struct{})}
+	p.scratch.New = func() interface{} { return new(Scratch) }
 	for i := 1; i < threads; i++ {
 		p.wg.Add(1)
 		go p.worker()
@@ -42,11 +44,12 @@ func newPool(threads int) *pool {
 	return p
 }
 
-func (p *pool) size() int { return p.threads }
+// Size is the number of threads, the caller of Run included.
+func (p *Pool) Size() int { return p.threads }
 
-func (p *pool) worker() {
+func (p *Pool) worker() {
 	defer p.wg.Done()
-	s := new(scratch)
+	s := new(Scratch)
 	for {
 		select {
 		case j := <-p.queue:
@@ -58,7 +61,7 @@ func (p *pool) worker() {
 }
 
 // help runs tasks of j unless the caller has already finished them.
-func (j *job) help(s *scratch) {
+func (j *job) help(s *Scratch) {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
@@ -70,7 +73,7 @@ func (j *job) help(s *scratch) {
 	j.helpers.Done()
 }
 
-func (j *job) drain(s *scratch) {
+func (j *job) drain(s *Scratch) {
 	for {
 		t := atomic.AddInt64(&j.next, 1) - 1
 		if t >= j.n {
@@ -80,13 +83,13 @@ func (j *job) drain(s *scratch) {
 	}
 }
 
-// run calls fn(task, scratch) for every task in [0, n), in parallel, and returns when all
+// Run calls fn(task, scratch) for every task in [0, n), in parallel, and returns when all
 // calls have returned. The scratch passed to fn belongs to the goroutine running the task.
-func (p *pool) run(n int, fn func(task int, s *scratch)) {
+func (p *Pool) Run(n int, fn func(task int, s *Scratch)) {
 	if n <= 0 {
 		return
 	}
-	s := p.scratch.Get().(*scratch)
+	s := p.scratch.Get().(*Scratch)
 	defer p.scratch.Put(s)
 	if n == 1 || p.threads == 1 {
 		for t := 0; t < n; t++ {
@@ -113,21 +116,23 @@ func (p *pool) run(n int, fn func(task int, s *scratch)) {
 	j.helpers.Wait()
 }
 
-func (p *pool) close() {
+// Close stops the workers; the pool must not be used afterwards.
+func (p *Pool) Close() {
 	close(p.quit)
 	p.wg.Wait()
 }
 
-// scratch is per-goroutine working memory, reused across tasks and calls.
-type scratch struct {
+// Scratch is per-goroutine working memory, reused across tasks and calls: the GEMM's edge
+// tiles, and buffers a caller's task may use (KP and VP for operands it packs, Scores, Inv).
+type Scratch struct {
 	a      []float32 // zero-padded A rows for edge tiles
 	tileC  [mr * nr]float32
 	scores []float32
 	inv    []float32
-	kp, vp packed
+	KP, VP Packed
 }
 
-func (s *scratch) tileA(kc int) []float32 {
+func (s *Scratch) tileA(kc int) []float32 {
 	if cap(s.a) < mr*kc {
 		n := kcBlock
 		if kc > n {
@@ -138,14 +143,16 @@ func (s *scratch) tileA(kc int) []float32 {
 	return s.a[:mr*kc]
 }
 
-func (s *scratch) scoresBuf(n int) []float32 {
+// Scores returns a buffer of n values, reused across calls (contents undefined).
+func (s *Scratch) Scores(n int) []float32 {
 	if cap(s.scores) < n {
 		s.scores = make([]float32, n)
 	}
 	return s.scores[:n]
 }
 
-func (s *scratch) invBuf(n int) []float32 {
+// Inv returns a second buffer of n values, reused across calls (contents undefined).
+func (s *Scratch) Inv(n int) []float32 {
 	if cap(s.inv) < n {
 		s.inv = make([]float32, n)
 	}

@@ -1,5 +1,0 @@
-//go:build !amd64 || purego
-
-package cpu
-
-func archKernels() (kernels, bool) { return kernels{}, false }
