@@ -13,6 +13,7 @@ import (
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/plan"
 	"github.com/minilm-coreml/minilm/go/pooling"
 )
@@ -80,16 +81,6 @@ func embedBatch(t testing.TB, b *Backend, cases []refCase, seq int) [][]float32 
 	return vecs
 }
 
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
-}
-
 func maxLen(cases []refCase) int {
 	n := 0
 	for _, c := range cases {
@@ -108,7 +99,7 @@ func TestParity(t *testing.T) {
 	var worstHidden float64
 	for _, c := range fx.Cases {
 		vec := embedBatch(t, b, []refCase{c}, len(c.IDs))[0]
-		cos := cosine(vec, c.Embedding)
+		cos := vecmath.Cosine(vec, c.Embedding)
 		if cos < worst {
 			worst = cos
 		}
@@ -141,7 +132,7 @@ func TestPaddingInvariance(t *testing.T) {
 	for _, extra := range []int{0, 5} {
 		vecs := embedBatch(t, b, fx.Cases, maxLen(fx.Cases)+extra)
 		for i := range fx.Cases {
-			require.GreaterOrEqualf(t, cosine(vecs[i], alone[i]), 0.9999999, "text %q batched (extra padding %d)", fx.Cases[i].Text, extra)
+			require.GreaterOrEqualf(t, vecmath.Cosine(vecs[i], alone[i]), 0.9999999, "text %q batched (extra padding %d)", fx.Cases[i].Text, extra)
 			require.InDeltaSlicef(t, f64(alone[i]), f64(vecs[i]), 1e-6, "text %q batched", fx.Cases[i].Text)
 		}
 	}
@@ -183,7 +174,7 @@ func TestPureGoMatchesAssembly(t *testing.T) {
 	a := embedBatch(t, fast, cases, seq)
 	g := embedBatch(t, slow, cases, seq)
 	for i := range cases {
-		require.GreaterOrEqual(t, cosine(a[i], g[i]), 0.9999999)
+		require.GreaterOrEqual(t, vecmath.Cosine(a[i], g[i]), 0.9999999)
 	}
 }
 
@@ -217,7 +208,7 @@ func TestConcurrentForward(t *testing.T) {
 					return
 				}
 				for j := range vecs {
-					if c := cosine(vecs[j], want[i+j]); c < 0.9999999 {
+					if c := vecmath.Cosine(vecs[j], want[i+j]); c < 0.9999999 {
 						t.Errorf("goroutine %d: text %q cosine %v", g, cases[j].Text, c)
 					}
 				}
@@ -311,7 +302,7 @@ func TestFixedShapesSameVectors(t *testing.T) {
 	seq := maxLen(cases) + 9 // real padding on every row
 	got := embedBatch(t, fixed, cases, seq)
 	for i, c := range cases {
-		require.GreaterOrEqualf(t, cosine(got[i], c.Embedding), 0.99999, "text %q", c.Text)
+		require.GreaterOrEqualf(t, vecmath.Cosine(got[i], c.Embedding), 0.99999, "text %q", c.Text)
 	}
 
 	in := batchInput(cases[:1], seq)

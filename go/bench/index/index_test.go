@@ -5,6 +5,8 @@ import (
 	"math/rand"
 	"sort"
 	"testing"
+
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 )
 
 func randVec(r *rand.Rand, dim int) []float32 {
@@ -21,21 +23,9 @@ func bruteForce(docs [][]float32, q []float32, k int) []int {
 		doc   int
 		score float64
 	}
-	cos := func(a, b []float32) float64 {
-		var ab, aa, bb float64
-		for i := range a {
-			ab += float64(a[i]) * float64(b[i])
-			aa += float64(a[i]) * float64(a[i])
-			bb += float64(b[i]) * float64(b[i])
-		}
-		if aa == 0 || bb == 0 {
-			return 0
-		}
-		return ab / math.Sqrt(aa*bb)
-	}
 	all := make([]sd, len(docs))
 	for i, d := range docs {
-		all[i] = sd{i, cos(q, d)}
+		all[i] = sd{i, vecmath.Cosine(q, d)}
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].score > all[b].score })
 	if k > len(all) {
@@ -90,13 +80,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 }
 
 func scoreOf(docs [][]float32, q []float32, d int) float32 {
-	var ab, aa, bb float64
-	for i := range q {
-		ab += float64(q[i]) * float64(docs[d][i])
-		aa += float64(q[i]) * float64(q[i])
-		bb += float64(docs[d][i]) * float64(docs[d][i])
-	}
-	return float32(ab / math.Sqrt(aa*bb))
+	return float32(vecmath.Cosine(q, docs[d]))
 }
 
 func TestTiesAndEdgeCases(t *testing.T) {

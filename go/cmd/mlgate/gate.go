@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/embed"
-	"github.com/minilm-coreml/minilm/go/npy"
+	"github.com/minilm-coreml/minilm/go/internal/fixtures"
+	"github.com/minilm-coreml/minilm/go/internal/stats"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 )
 
 // PublishedSTSB is all-MiniLM-L6-v2's STS Benchmark test cosine Spearman (MTEB results
@@ -34,74 +31,24 @@ type Data struct {
 // LoadData reads the fixture corpus, its reference embeddings and the STS-B test pairs.
 // quick keeps quickTexts corpus texts (evenly spaced, so every category stays represented)
 // and the first quickPairs STS-B pairs.
-func LoadData(fixtures, stsb string, quick bool) (*Data, error) {
+func LoadData(fixtureDir, stsb string, quick bool) (*Data, error) {
 	d := &Data{}
-	f, err := os.Open(filepath.Join(fixtures, "corpus.jsonl"))
+	corpus, err := fixtures.ReadCorpus(filepath.Join(fixtureDir, "corpus.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for {
-		line, err := r.ReadString('\n')
-		if strings.TrimSpace(line) != "" {
-			var e struct {
-				ID   int    `json:"id"`
-				Text string `json:"text"`
-			}
-			if jerr := json.Unmarshal([]byte(line), &e); jerr != nil {
-				return nil, fmt.Errorf("corpus.jsonl line %d: %v", len(d.Texts)+1, jerr)
-			}
-			if e.ID != len(d.Texts) {
-				return nil, fmt.Errorf("corpus.jsonl: id %d on line %d", e.ID, len(d.Texts)+1)
-			}
-			d.Texts = append(d.Texts, e.Text)
-		}
-		if err != nil {
-			break
-		}
+	d.Texts = fixtures.Texts(corpus)
+	if d.Ref, err = fixtures.ReadEmbeddings(filepath.Join(fixtureDir, "embeddings.npy")); err != nil {
+		return nil, err
 	}
-	shape, vals, err := npy.ReadFile(filepath.Join(fixtures, "embeddings.npy"))
+	if len(d.Ref) != len(d.Texts) {
+		return nil, fmt.Errorf("embeddings.npy has %d rows for %d texts", len(d.Ref), len(d.Texts))
+	}
+	pairs, err := fixtures.ReadSTSB(stsb)
 	if err != nil {
 		return nil, err
 	}
-	if len(shape) != 2 || shape[0] != len(d.Texts) {
-		return nil, fmt.Errorf("embeddings.npy has shape %v for %d texts", shape, len(d.Texts))
-	}
-	for i := 0; i < shape[0]; i++ {
-		d.Ref = append(d.Ref, vals[i*shape[1]:(i+1)*shape[1]])
-	}
-	sf, err := os.Open(stsb)
-	if err != nil {
-		return nil, err
-	}
-	defer sf.Close()
-	sc := bufio.NewScanner(sf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	first := true
-	for sc.Scan() {
-		if first {
-			first = false
-			if sc.Text() != "score\tsentence1\tsentence2" {
-				return nil, fmt.Errorf("%s: unexpected header %q", stsb, sc.Text())
-			}
-			continue
-		}
-		parts := strings.Split(sc.Text(), "\t")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("%s: line %d has %d fields", stsb, len(d.Gold)+2, len(parts))
-		}
-		g, err := strconv.ParseFloat(parts[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: line %d: %v", stsb, len(d.Gold)+2, err)
-		}
-		d.Gold = append(d.Gold, g)
-		d.S1 = append(d.S1, parts[1])
-		d.S2 = append(d.S2, parts[2])
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
+	d.Gold, d.S1, d.S2 = pairs.Gold, pairs.S1, pairs.S2
 	if quick {
 		if n := len(d.Texts); n > quickTexts {
 			var t []string
@@ -187,7 +134,7 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	s := &Scores{Texts: len(d.Texts), MinCos: Float(math.NaN()), MinCosText: -1}
 	var sum float64
 	for i, v := range vecs {
-		c := cosine(v, d.Ref[i])
+		c := vecmath.Cosine(v, d.Ref[i])
 		if math.IsNaN(c) {
 			c = -1 // a NaN vector matches nothing
 		}
@@ -200,87 +147,20 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	if len(vecs) > 0 {
 		s.MeanCos = Float(sum / float64(len(vecs)))
 	}
-	index := map[string]int{}
-	var uniq []string
-	for _, t := range append(append([]string(nil), d.S1...), d.S2...) {
-		if _, ok := index[t]; !ok {
-			index[t] = len(uniq)
-			uniq = append(uniq, t)
-		}
-	}
+	uniq, index := (&fixtures.STSB{Gold: d.Gold, S1: d.S1, S2: d.S2}).Distinct()
 	sv, err := e.Embed(ctx, uniq)
 	if err != nil {
 		return nil, err
 	}
 	sims := make([]float64, len(d.Gold))
 	for i := range d.Gold {
-		sims[i] = cosine(sv[index[d.S1[i]]], sv[index[d.S2[i]]])
+		sims[i] = vecmath.Cosine(sv[index[d.S1[i]]], sv[index[d.S2[i]]])
 	}
 	s.Pairs = len(d.Gold)
-	s.Spearman = Float(spearman(sims, d.Gold))
+	s.Spearman = Float(stats.Spearman(sims, d.Gold))
 	s.NonFinite, s.HiddenCount = atomic.LoadInt64(&cb.nonFinite), atomic.LoadInt64(&cb.values)
 	s.Seconds = time.Since(start).Seconds()
 	return s, nil
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return dot / math.Sqrt(na*nb)
-}
-
-// spearman is the Pearson correlation of average ranks (scipy.stats.spearmanr); NaN
-// similarities rank last.
-func spearman(x, y []float64) float64 { return pearson(ranks(x), ranks(y)) }
-
-func ranks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	key := func(i int) float64 {
-		if math.IsNaN(v[i]) {
-			return math.Inf(-1)
-		}
-		return v[i]
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && key(idx[j+1]) == key(idx[i]) {
-			j++
-		}
-		avg := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = avg
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func pearson(x, y []float64) float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= n
-	my /= n
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }
 
 // Float is a float64 that encodes NaN and ±Inf as JSON null (encoding/json rejects them).

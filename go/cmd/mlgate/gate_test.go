@@ -16,17 +16,6 @@ import (
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
-func TestSpearman(t *testing.T) {
-	// scipy.stats.spearmanr([1, 2, 2, 3, 5], [2, 1, 4, 4, 9]) = 0.7631578947368421 (checked with scipy 1.x)
-	got := spearman([]float64{1, 2, 2, 3, 5}, []float64{2, 1, 4, 4, 9})
-	if math.Abs(got-0.7631578947368421) > 1e-12 {
-		t.Errorf("spearman = %v", got)
-	}
-	if r := ranks([]float64{3, math.NaN(), 1}); r[1] != 1 || r[2] != 2 || r[0] != 3 {
-		t.Errorf("NaN must rank last-but-lowest: %v", r)
-	}
-}
-
 func TestClassOf(t *testing.T) {
 	for v, want := range map[string]string{
 		"default": "fp16", "w8_per_channel": "int8", "int4_per_block32": "4bit",

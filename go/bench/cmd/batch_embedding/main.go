@@ -25,6 +25,7 @@ import (
 	"github.com/minilm-coreml/minilm/go/bench/internal/measure"
 	"github.com/minilm-coreml/minilm/go/bench/internal/peers"
 	"github.com/minilm-coreml/minilm/go/bench/internal/report"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
 )
 
@@ -232,7 +233,7 @@ func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engin
 			// The batched path must produce the serial path's vectors.
 			minCos := 1.0
 			for i, sv := range serialVecs[n] {
-				if c := engines.Cosine(sv, vecs[i]); c < minCos {
+				if c := vecmath.Cosine(sv, vecs[i]); c < minCos {
 					minCos = c
 				}
 			}

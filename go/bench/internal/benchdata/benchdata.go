@@ -3,7 +3,6 @@
 package benchdata
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/minilm-coreml/minilm/go/bench/metrics"
+	"github.com/minilm-coreml/minilm/go/internal/fixtures"
 )
 
 // Layout of a data directory (see /work/shared/data/README.md in the project's shared
@@ -115,33 +115,12 @@ func workspaceName() string {
 // STSBSentences returns the distinct sentences of the STS-B test split in file order
 // (sentence1 and sentence2 of each pair, duplicates dropped).
 func STSBSentences(dataDir string) ([]string, error) {
-	f, err := os.Open(filepath.Join(dataDir, STSBFile))
+	pairs, err := fixtures.ReadSTSB(filepath.Join(dataDir, STSBFile))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	seen := map[string]bool{}
-	var out []string
-	line := 0
-	for sc.Scan() {
-		line++
-		if line == 1 {
-			continue // header
-		}
-		fields := strings.Split(sc.Text(), "\t") // tab only: sentences contain quotes
-		if len(fields) != 3 {
-			return nil, fmt.Errorf("%s line %d: %d fields, want 3", STSBFile, line, len(fields))
-		}
-		for _, s := range fields[1:] {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
-		}
-	}
-	return out, sc.Err()
+	sentences, _ := pairs.Distinct()
+	return sentences, nil
 }
 
 // Doc is one SciFact corpus document.
@@ -170,7 +149,7 @@ type SciFact struct {
 // LoadSciFact reads corpus, queries and test qrels.
 func LoadSciFact(dataDir string) (*SciFact, error) {
 	s := &SciFact{}
-	if err := readJSONL(filepath.Join(dataDir, CorpusFile), func(b []byte) error {
+	if err := fixtures.EachJSONLine(filepath.Join(dataDir, CorpusFile), func(b []byte) error {
 		var d Doc
 		if err := json.Unmarshal(b, &d); err != nil {
 			return err
@@ -180,7 +159,7 @@ func LoadSciFact(dataDir string) (*SciFact, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := readJSONL(filepath.Join(dataDir, QueriesFile), func(b []byte) error {
+	if err := fixtures.EachJSONLine(filepath.Join(dataDir, QueriesFile), func(b []byte) error {
 		var q Query
 		if err := json.Unmarshal(b, &q); err != nil {
 			return err
@@ -240,28 +219,6 @@ func (s *SciFact) Passages() []string {
 		out[i] = d.Passage()
 	}
 	return out
-}
-
-func readJSONL(path string, fn func([]byte) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
-			continue
-		}
-		if err := fn(b); err != nil {
-			return fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-	}
-	return sc.Err()
 }
 
 // Corpora builds the three text sets of the batch benchmark from real data: "short" (STS-B

@@ -188,12 +188,3 @@ func Chunked(ctx context.Context, e *embed.Embedder, texts []string, chunk int) 
 	}
 	return vecs, lat, nil
 }
-
-// Cosine of two unit vectors (their dot product).
-func Cosine(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
-	}
-	return s
-}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/plan"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
 )
@@ -76,7 +77,7 @@ func TestSerialMatchesBatched(t *testing.T) {
 		t.Fatalf("%d calls for 2 texts in chunks of 1", len(calls))
 	}
 	for i := range texts {
-		if c := Cosine(serial[i], batched[i]); c < 0.99999 {
+		if c := vecmath.Cosine(serial[i], batched[i]); c < 0.99999 {
 			t.Errorf("text %d: cosine(serial, batched) = %.7f", i, c)
 		}
 	}
