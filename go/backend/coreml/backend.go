@@ -19,6 +19,7 @@ type Backend struct {
 	name   string
 	shapes plan.ShapeSet
 	hidden int
+	iface  Interface
 
 	mu     sync.RWMutex // Forward and Prewarm hold it shared, Close exclusively
 	closed bool
@@ -40,14 +41,17 @@ type instance struct {
 	warm      map[plan.Shape]bool // shapes this instance has run (guarded by Backend.warmMu)
 }
 
-func newBackend(name string, shapes plan.ShapeSet, hidden int, preds []predictor) (*Backend, error) {
+func newBackend(name string, shapes plan.ShapeSet, hidden int, iface Interface, preds []predictor) (*Backend, error) {
 	if len(preds) == 0 {
 		return nil, fmt.Errorf("coreml: no model instances")
 	}
 	if shapes == nil || shapes.MaxBatch() < 1 || shapes.MaxSeq() < 1 {
 		return nil, fmt.Errorf("coreml: model allows no input shape")
 	}
-	b := &Backend{name: name, shapes: shapes, hidden: hidden, idle: make(chan *instance, len(preds))}
+	if iface != IDsAndMask && iface != IDsOnly {
+		return nil, fmt.Errorf("coreml: invalid model %v", iface)
+	}
+	b := &Backend{name: name, shapes: shapes, hidden: hidden, iface: iface, idle: make(chan *instance, len(preds))}
 	for i, p := range preds {
 		inst := &instance{index: i, p: p, warm: map[plan.Shape]bool{}}
 		b.instances = append(b.instances, inst)
@@ -64,6 +68,9 @@ func (b *Backend) Shapes() plan.ShapeSet { return b.shapes }
 
 // HiddenSize implements backend.Backend.
 func (b *Backend) HiddenSize() int { return b.hidden }
+
+// Interface is the model's input interface: IDsAndMask or IDsOnly.
+func (b *Backend) Interface() Interface { return b.iface }
 
 // Instances is the number of loaded model copies.
 func (b *Backend) Instances() int { return len(b.instances) }
@@ -122,6 +129,7 @@ func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32)
 
 	ids, mask := inst.buffers(target.Tokens())
 	packInput(in, target, ids, mask)
+	ids, mask = b.modelInputs(ids, mask)
 	err = inst.p.Predict(target, ids, mask, func(o Output) error {
 		return decodeOutput(o, target, b.hidden, in.Rows, in.Shape.Seq, out)
 	})
@@ -192,6 +200,17 @@ func packInput(in *backend.Input, target plan.Shape, ids, mask []int32) {
 		}
 		fillEmptyRow(di, dm)
 	}
+}
+
+// modelInputs turns a padded (ids, mask) batch into what the model takes: unchanged for
+// IDsAndMask; for IDsOnly the ids encoded in place with SingleInputIDs (padding PadID, a
+// literal [PAD] LiteralPadID) and no mask.
+func (b *Backend) modelInputs(ids, mask []int32) ([]int32, []int32) {
+	if b.iface == IDsOnly {
+		SingleInputIDs(ids, ids, mask)
+		return ids, nil
+	}
+	return ids, mask
 }
 
 // fillEmptyRow writes the tokenization of the empty text: [CLS] [SEP], then padding.

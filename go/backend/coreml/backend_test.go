@@ -17,25 +17,31 @@ import (
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
-// grid is the enumerated shape set the converter emits by default (batch × seq).
-func grid(t testing.TB, batches, seqs []int) *EnumeratedShapes {
+// grid is the enumerated shape set the converter emits by default (batch × seq), as the
+// model description would give it.
+func grid(t testing.TB, batches, seqs []int) plan.Enumerated {
 	t.Helper()
-	var list []plan.Shape
+	var shapes [][]int
 	for _, b := range batches {
 		for _, s := range seqs {
-			list = append(list, plan.Shape{Batch: b, Seq: s})
+			shapes = append(shapes, []int{b, s})
 		}
 	}
-	e, err := NewEnumeratedShapes(list)
+	set, err := ShapeSetOf(ShapeConstraint{Name: InputIDsName, Kind: "enumerated", Enumerated: shapes})
 	require.NoError(t, err)
-	return e
+	return set.(plan.Enumerated)
 }
 
-func defaultGrid(t testing.TB) *EnumeratedShapes {
+func defaultGrid(t testing.TB) plan.Enumerated {
 	return grid(t, []int{1, 8, 16, 32, 64}, []int{32, 64, 128, 256, 512})
 }
 
 func newTestBackend(t testing.TB, shapes plan.ShapeSet, fakes ...*fakePredictor) *Backend {
+	t.Helper()
+	return newTestBackendIface(t, IDsAndMask, shapes, fakes...)
+}
+
+func newTestBackendIface(t testing.TB, iface Interface, shapes plan.ShapeSet, fakes ...*fakePredictor) *Backend {
 	t.Helper()
 	var preds []predictor
 	for _, f := range fakes {
@@ -47,7 +53,7 @@ func newTestBackend(t testing.TB, shapes plan.ShapeSet, fakes ...*fakePredictor)
 		}
 		preds = append(preds, f)
 	}
-	b, err := newBackend("coreml(test)", shapes, HiddenSize, preds)
+	b, err := newBackend("coreml(test)", shapes, HiddenSize, iface, preds)
 	require.NoError(t, err)
 	return b
 }
@@ -132,8 +138,8 @@ func TestEnumeratedFitPicksSmallestCoveringShape(t *testing.T) {
 	require.Equal(t, plan.Shape{Batch: 16, Seq: 32}, got)
 }
 
-func TestRangeFit(t *testing.T) {
-	r := RangeShapes{BatchMin: 1, BatchMax: 64, SeqMin: 8, SeqMax: 512}
+func TestRangeFitAndWarmList(t *testing.T) {
+	r := plan.Ranges{BatchMin: 1, BatchMax: 64, SeqMin: 8, SeqMax: 512}
 	got, ok := r.Fit(3, 5)
 	require.True(t, ok)
 	require.Equal(t, plan.Shape{Batch: 3, Seq: 8}, got)
@@ -147,7 +153,7 @@ func TestRangeFit(t *testing.T) {
 		{Batch: 1, Seq: 32}, {Batch: 64, Seq: 32}, {Batch: 1, Seq: 64}, {Batch: 64, Seq: 64},
 		{Batch: 1, Seq: 128}, {Batch: 64, Seq: 128}, {Batch: 1, Seq: 256}, {Batch: 64, Seq: 256},
 		{Batch: 1, Seq: 512}, {Batch: 64, Seq: 512},
-	}, r.WarmList())
+	}, warmShapes(r))
 }
 
 func TestOnePredictionPerBatchAtSmallestShape(t *testing.T) {
@@ -439,7 +445,7 @@ func TestPrewarmRunsEveryShapeOnEveryInstance(t *testing.T) {
 				require.Equal(t, int32(1), c.mask[r*c.shape.Seq+1])
 			}
 		}
-		for _, s := range shapes.List() {
+		for _, s := range shapes {
 			require.Equal(t, 1, got[s], "shape %v", s)
 		}
 	}
@@ -487,7 +493,7 @@ func TestNameShapesHidden(t *testing.T) {
 	b := newTestBackend(t, g, &fakePredictor{})
 	require.Equal(t, "coreml(test)", b.Name())
 	require.Equal(t, HiddenSize, b.HiddenSize())
-	require.Same(t, g, b.Shapes())
+	require.Equal(t, g, b.Shapes())
 	require.Equal(t, 1, b.Instances())
 	var _ backend.Backend = b
 }

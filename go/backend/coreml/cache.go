@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -65,7 +66,7 @@ func resolveModel(modelPath, cacheDir string, compile compileFunc) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("coreml: compiling %s: %w", modelPath, err)
 	}
-	defer os.RemoveAll(tmpOut)
+	defer removeCompileOutput(tmpOut)
 	staging, err := os.MkdirTemp(cacheDir, key+".tmp-")
 	if err != nil {
 		return "", fmt.Errorf("coreml: creating model cache entry: %w", err)
@@ -84,37 +85,70 @@ func resolveModel(modelPath, cacheDir string, compile compileFunc) (string, erro
 	return compiled, nil
 }
 
-// hashTree hashes the relative paths, kinds and contents of every file under root (or root
+// hashTree hashes the relative paths and contents of every regular file under root (or root
 // itself if it is a file), in a fixed order.
+//
+// Symbolic links are followed: Bazel hands a package to tests and `bazel run` as a runfiles
+// tree whose files (or the package directory itself) are symlinks into the output base, and
+// the hash must be that of the content reached. A link to a directory that is already being
+// walked (a cycle) is an error.
 func hashTree(root string) (string, error) {
 	h := sha256.New()
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	var files []string // relative, slash-separated
+	var walk func(dir, rel string, active []os.FileInfo) error
+	walk = func(dir, rel string, active []os.FileInfo) error {
+		fi, err := os.Stat(dir) // follows links
 		if err != nil {
 			return err
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s: symbolic links are not supported in model packages", p)
+		for _, a := range active {
+			if os.SameFile(a, fi) {
+				return fmt.Errorf("%s: symbolic link cycle", dir)
+			}
 		}
-		if !d.IsDir() {
-			files = append(files, p)
+		active = append(active, fi)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			r := path.Join(rel, e.Name())
+			st, err := os.Stat(p) // follows links
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			switch {
+			case st.IsDir():
+				if err := walk(p, r, active); err != nil {
+					return err
+				}
+			case st.Mode().IsRegular():
+				files = append(files, r)
+			default:
+				return fmt.Errorf("%s: unsupported file type %v", p, st.Mode().Type())
+			}
 		}
 		return nil
-	})
+	}
+	st, err := os.Stat(root)
 	if err != nil {
 		return "", err
 	}
+	if st.IsDir() {
+		if err := walk(root, "", nil); err != nil {
+			return "", err
+		}
+	} else {
+		files = append(files, ".")
+	}
 	sort.Strings(files)
-	for _, p := range files {
-		rel, err := filepath.Rel(root, p)
+	for _, rel := range files {
+		f, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
 		if err != nil {
 			return "", err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
+		fmt.Fprintf(h, "%s\x00", rel)
 		n, err := io.Copy(h, f)
 		f.Close()
 		if err != nil {
@@ -123,6 +157,31 @@ func hashTree(root string) (string, error) {
 		fmt.Fprintf(h, "\x00%d\x00", n)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// removeCompileOutput deletes a compiled model that +compileModelAtURL:error: left in a
+// temporary location ("The URL of the compiled model in a temporary location", Apple's
+// compileModelAtURL: docs) once it has been moved into the cache, and the folder Core ML
+// created around it. The folder is removed only if it is then empty and is not the system
+// temporary directory itself, so nothing but Core ML's own leftovers can go.
+func removeCompileOutput(out string) {
+	os.RemoveAll(out)
+	parent := filepath.Dir(filepath.Clean(out))
+	for _, tmp := range []string{os.TempDir(), os.Getenv("TMPDIR")} {
+		if tmp != "" && sameDir(parent, tmp) {
+			return
+		}
+	}
+	os.Remove(parent) // fails, harmlessly, unless empty
+}
+
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // moveTree moves src to dst, copying when a rename is impossible (e.g. across volumes).

@@ -105,3 +105,92 @@ func TestCopyTreeFallback(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, h1, h2)
 }
+
+// TestHashFollowsSymlinks mimics a Bazel runfiles tree: the package directory and each file
+// in it are symbolic links into another tree. The hash is that of the content reached, equal
+// to the real package's, and the package compiles through the cache as usual.
+func TestHashFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "out", "m.mlpackage")
+	writeTree(t, real, map[string]string{
+		"Manifest.json": "{}", "Data/model.mlmodel": "v1", "Data/weights/weight.bin": "w",
+	})
+	// runfiles/a.mlpackage -> a directory of per-file links, with a linked subdirectory.
+	links := filepath.Join(dir, "runfiles", "links.mlpackage")
+	require.NoError(t, os.MkdirAll(filepath.Join(links, "Data"), 0o755))
+	require.NoError(t, os.Symlink(filepath.Join(real, "Manifest.json"), filepath.Join(links, "Manifest.json")))
+	require.NoError(t, os.Symlink(filepath.Join(real, "Data", "model.mlmodel"), filepath.Join(links, "Data", "model.mlmodel")))
+	require.NoError(t, os.Symlink(filepath.Join(real, "Data", "weights"), filepath.Join(links, "Data", "weights")))
+	whole := filepath.Join(dir, "runfiles", "whole.mlpackage")
+	require.NoError(t, os.Symlink(real, whole))
+
+	want, err := hashTree(real)
+	require.NoError(t, err)
+	for _, p := range []string{links, whole} {
+		got, err := hashTree(p)
+		require.NoError(t, err, p)
+		require.Equal(t, want, got, p)
+	}
+
+	n := 0
+	compiled, err := resolveModel(whole, filepath.Join(dir, "cache"), fakeCompile(t, &n))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.DirExists(t, compiled)
+
+	// Content changes through a link change the hash.
+	writeTree(t, real, map[string]string{"Data/weights/weight.bin": "w2"})
+	got, err := hashTree(links)
+	require.NoError(t, err)
+	require.NotEqual(t, want, got)
+
+	// A link cycle is an error, not an endless walk.
+	require.NoError(t, os.Symlink(links, filepath.Join(links, "Data", "loop")))
+	_, err = hashTree(links)
+	require.ErrorContains(t, err, "symbolic link cycle")
+	// A dangling link is an error naming it.
+	require.NoError(t, os.Remove(filepath.Join(links, "Data", "loop")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(links, "dangling")))
+	_, err = hashTree(links)
+	require.ErrorContains(t, err, "dangling")
+}
+
+// TestCompileTempFolderRemoved: compileModelAtURL returns the .mlmodelc inside a temporary
+// folder of its own; after the model is cached, that folder is gone too. The system
+// temporary directory itself is never removed.
+func TestCompileTempFolderRemoved(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "m.mlpackage")
+	writeTree(t, pkg, map[string]string{"Manifest.json": "{}", "Data/model.mlmodel": "v1"})
+	tmpRoot := filepath.Join(dir, "T")
+	require.NoError(t, os.Mkdir(tmpRoot, 0o755))
+	t.Setenv("TMPDIR", tmpRoot)
+	var folder string
+	compile := func(src string) (string, error) {
+		var err error
+		folder, err = os.MkdirTemp(tmpRoot, "coreml-compile-")
+		if err != nil {
+			return "", err
+		}
+		out := filepath.Join(folder, "m.mlmodelc")
+		writeTree(t, out, map[string]string{"coremldata.bin": "c"})
+		return out, nil
+	}
+	_, err := resolveModel(pkg, filepath.Join(dir, "cache"), compile)
+	require.NoError(t, err)
+	require.NoDirExists(t, folder)
+	require.DirExists(t, tmpRoot)
+
+	// A compiled model placed directly in the temporary directory: only the model goes.
+	direct := filepath.Join(tmpRoot, "direct.mlmodelc")
+	writeTree(t, direct, map[string]string{"coremldata.bin": "c"})
+	removeCompileOutput(direct)
+	require.NoDirExists(t, direct)
+	require.DirExists(t, tmpRoot)
+
+	// A folder that still holds something else stays.
+	keep := filepath.Join(tmpRoot, "shared")
+	writeTree(t, keep, map[string]string{"other": "x", "m.mlmodelc/coremldata.bin": "c"})
+	removeCompileOutput(filepath.Join(keep, "m.mlmodelc"))
+	require.FileExists(t, filepath.Join(keep, "other"))
+}

@@ -3,7 +3,6 @@
 package coreml
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"unsafe"
@@ -23,7 +22,13 @@ func Available() bool { return true }
 //
 // modelPath is a compiled .mlmodelc directory, or an .mlpackage (or .mlmodel) that is
 // compiled on first use with +[MLModel compileModelAtURL:error:] and cached (see
-// WithCacheDir). The allowed input shapes are read from the model description.
+// WithCacheDir). The model's interface (input_ids and attention_mask, or input_ids alone) and
+// its allowed input shapes are read from the model description.
+//
+// When Core ML cannot run the model, the error is an *UnavailableError naming the reason:
+// the running macOS is older than the model's specification version needs (checked before
+// Core ML sees the model, from the package's own files), or Core ML could not compile or load
+// it. errors.Is(err, ErrUnavailable) holds for these; invalid options are plain errors.
 func New(modelPath string, opts ...Option) (*Backend, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -32,14 +37,22 @@ func New(modelPath string, opts ...Option) (*Backend, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	running, err := runningMacOS()
+	if err != nil {
+		return nil, &UnavailableError{Reason: "cannot read the macOS version", Err: err}
+	}
+	if err := checkModelOS(modelPath, running); err != nil {
+		return nil, err
+	}
 	compiled, err := resolveModel(modelPath, cfg.cacheDir, compileModel)
 	if err != nil {
-		return nil, err
+		return nil, &UnavailableError{Reason: "cannot prepare model " + modelPath, Err: err}
 	}
 	var (
 		preds  []predictor
 		shapes plan.ShapeSet
 		hidden int
+		iface  Interface
 	)
 	fail := func(err error) (*Backend, error) {
 		for _, p := range preds {
@@ -50,20 +63,38 @@ func New(modelPath string, opts ...Option) (*Backend, error) {
 	for i := 0; i < cfg.instances; i++ {
 		m, err := loadModel(compiled, cfg.units)
 		if err != nil {
-			return fail(fmt.Errorf("coreml: loading %s (instance %d, %v): %w", compiled, i, cfg.units, err))
+			return fail(&UnavailableError{
+				Reason: fmt.Sprintf("Core ML cannot load %s (instance %d, %v)", compiled, i, cfg.units),
+				Err:    err,
+			})
 		}
 		preds = append(preds, m)
 		if i == 0 {
-			if shapes, hidden, err = m.describe(); err != nil {
-				return fail(fmt.Errorf("coreml: model %s: %w", compiled, err))
+			if iface, shapes, hidden, err = m.describe(); err != nil {
+				return fail(&UnavailableError{Reason: "unsupported model " + compiled, Err: err})
 			}
 		}
 	}
-	b, err := newBackend(fmt.Sprintf("coreml(%s)", cfg.units), shapes, hidden, preds)
+	b, err := newBackend(fmt.Sprintf("coreml(%s)", cfg.units), shapes, hidden, iface, preds)
 	if err != nil {
 		return fail(err)
 	}
 	return b, nil
+}
+
+// runningMacOS returns -[NSProcessInfo operatingSystemVersion] (macOS 10.10+, bound in
+// darwinkit v0.5.0 as ProcessInfo.OperatingSystemVersion, macos/foundation/process_info.gen.go).
+func runningMacOS() (OSVersion, error) {
+	var v OSVersion
+	err := inPool(func() error {
+		ov := foundation.ProcessInfo_ProcessInfo().OperatingSystemVersion()
+		v = OSVersion{Major: int(ov.MajorVersion), Minor: int(ov.MinorVersion), Patch: int(ov.PatchVersion)}
+		if v.Major < 10 {
+			return fmt.Errorf("operatingSystemVersion returned %v", v)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // inPool runs f inside an autorelease pool, so that the autoreleased objects darwinkit
@@ -82,13 +113,21 @@ func inPool(f func() error) (err error) {
 	return err
 }
 
-// nsError converts the NSError an ...error: method stored (nil if none). It must be called
-// inside the pool that was active during the call, since the NSError is autoreleased.
-func nsError(e foundation.Error, op string) error {
+// cocoaError applies the Cocoa convention for methods with an NSError ** out-parameter: the
+// return value says whether the call failed (nil or NO), and only then is the NSError
+// meaningful. Apple's Error Handling Programming Guide: "you should always check that the
+// return value is nil or NO before attempting to do anything with the NSError object"; a
+// method may write to the error pointer even when it succeeds. Each call gets its own
+// foundation.Error variable. It must run inside the pool that was active during the call,
+// since the NSError is autoreleased.
+func cocoaError(failed bool, e foundation.Error, op string) error {
+	if !failed {
+		return nil
+	}
 	if err := foundation.ToGoError(e); err != nil {
 		return fmt.Errorf("%s: %w (domain %s)", op, err, e.Domain())
 	}
-	return nil
+	return fmt.Errorf("%s failed without an NSError", op)
 }
 
 // nums converts sizes to NSNumbers. NumberWithInteger takes an NSInteger; NumberWithInt would
@@ -101,14 +140,6 @@ func nums(v ...int) []foundation.INumber {
 	return out
 }
 
-func ints(ns []foundation.Number) []int {
-	out := make([]int, len(ns))
-	for i, n := range ns {
-		out[i] = n.IntegerValue()
-	}
-	return out
-}
-
 // compileModel compiles an .mlpackage or .mlmodel into a temporary .mlmodelc.
 // +compileModelAtURL:error: is not bound in darwinkit v0.5.0, so it is sent with objc.Call.
 func compileModel(src string) (string, error) {
@@ -117,11 +148,8 @@ func compileModel(src string) (string, error) {
 		var e foundation.Error
 		url := objc.Call[foundation.URL](ml.ModelClass, objc.Sel("compileModelAtURL:error:"),
 			foundation.URL_FileURLWithPath(src), unsafe.Pointer(&e))
-		if err := nsError(e, "compileModelAtURL:error:"); err != nil {
+		if err := cocoaError(url.IsNil(), e, "compileModelAtURL:error:"); err != nil {
 			return err
-		}
-		if url.IsNil() {
-			return errors.New("compileModelAtURL:error: returned nil without an error")
 		}
 		out = url.Path()
 		return nil
@@ -143,11 +171,8 @@ func loadModel(path string, units ComputeUnits) (*mlModel, error) {
 		conf.SetComputeUnits(ml.ComputeUnits(units))
 		var e foundation.Error
 		model := ml.Model_ModelWithContentsOfURLConfigurationError(foundation.URL_FileURLWithPath(path), conf, unsafe.Pointer(&e))
-		if err := nsError(e, "modelWithContentsOfURL:configuration:error:"); err != nil {
+		if err := cocoaError(model.IsNil(), e, "modelWithContentsOfURL:configuration:error:"); err != nil {
 			return err
-		}
-		if model.IsNil() {
-			return errors.New("modelWithContentsOfURL:configuration:error: returned nil without an error")
 		}
 		// The factory's result is autoreleased: keep it past the pool. Released in Close, not
 		// by a finalizer, so that memory is returned deterministically.
@@ -173,29 +198,32 @@ func (m *mlModel) Close() error {
 	})
 }
 
-// describe reads the allowed input shapes and the hidden size from the model description.
-func (m *mlModel) describe() (plan.ShapeSet, int, error) {
+// describe reads the model's interface, allowed input shapes and hidden size from its
+// description.
+func (m *mlModel) describe() (Interface, plan.ShapeSet, int, error) {
 	var (
+		iface  Interface
 		set    plan.ShapeSet
 		hidden = HiddenSize
 	)
 	err := inPool(func() error {
 		desc := m.model.ModelDescription()
+		// NSDictionary → map: darwinkit's to_c_items sets the length even for an empty
+		// dictionary, unlike to_c_array.
 		inputs := desc.InputDescriptionsByName()
-		var cons [2]ShapeConstraint
-		for i, name := range []string{InputIDsName, AttentionMaskName} {
-			fd, ok := inputs[name]
-			if !ok {
-				return fmt.Errorf("model has no input %q (inputs: %v)", name, featureNames(inputs))
-			}
-			c, err := shapeConstraintOf(name, fd)
+		var err error
+		if iface, err = InterfaceOf(featureNames(inputs)); err != nil {
+			return err
+		}
+		var cons []ShapeConstraint
+		for _, name := range iface.Names() {
+			c, err := shapeConstraintOf(name, inputs[name])
 			if err != nil {
 				return err
 			}
-			cons[i] = c
+			cons = append(cons, c)
 		}
-		var err error
-		if set, err = shapeSetFromConstraints(cons[0], cons[1]); err != nil {
+		if set, err = ShapeSetOf(cons...); err != nil {
 			return err
 		}
 		outputs := desc.OutputDescriptionsByName()
@@ -212,7 +240,9 @@ func (m *mlModel) describe() (plan.ShapeSet, int, error) {
 		default:
 			return fmt.Errorf("output %s has data type %d, want Float32 or Float16", OutputName, oc.DataType())
 		}
-		if sh := ints(oc.Shape()); len(sh) == 3 && sh[2] > 0 {
+		// The converted model declares last_hidden_state with a symbolic shape, so this array
+		// is usually empty (see nsArray).
+		if sh := nsInts(oc, "shape"); len(sh) == 3 && sh[2] > 0 {
 			hidden = sh[2]
 		}
 		if hidden != HiddenSize {
@@ -220,7 +250,7 @@ func (m *mlModel) describe() (plan.ShapeSet, int, error) {
 		}
 		return nil
 	})
-	return set, hidden, err
+	return iface, set, hidden, err
 }
 
 func featureNames(m map[string]ml.FeatureDescription) []string {
@@ -232,10 +262,10 @@ func featureNames(m map[string]ml.FeatureDescription) []string {
 	return names
 }
 
-// nsRangeUnbounded: a range length at least this large means "no upper bound".
-const nsRangeUnbounded = 1 << 40
-
 func shapeConstraintOf(name string, fd ml.FeatureDescription) (ShapeConstraint, error) {
+	if fd.IsNil() {
+		return ShapeConstraint{}, fmt.Errorf("model has no input %q", name)
+	}
 	if fd.Type() != ml.FeatureTypeMultiArray {
 		return ShapeConstraint{}, fmt.Errorf("input %s is feature type %d, want a multi-array", name, fd.Type())
 	}
@@ -243,25 +273,22 @@ func shapeConstraintOf(name string, fd ml.FeatureDescription) (ShapeConstraint, 
 	if mc.DataType() != ml.MultiArrayDataTypeInt32 {
 		return ShapeConstraint{}, fmt.Errorf("input %s has data type %d, want Int32 (%d)", name, mc.DataType(), ml.MultiArrayDataTypeInt32)
 	}
-	c := ShapeConstraint{Kind: "fixed", Fixed: ints(mc.Shape())}
+	c := ShapeConstraint{Name: name, Kind: "fixed", Fixed: nsInts(mc, "shape")}
 	sc := mc.ShapeConstraint()
+	if sc.IsNil() {
+		return c, nil
+	}
 	switch sc.Type() {
 	case ml.MultiArrayShapeConstraintTypeEnumerated:
 		c.Kind = "enumerated"
-		for _, s := range sc.EnumeratedShapes() {
-			c.Enumerated = append(c.Enumerated, ints(s))
-		}
+		c.Enumerated = nsShapes(sc, "enumeratedShapes")
 	case ml.MultiArrayShapeConstraintTypeRange:
 		c.Kind = "range"
-		for _, v := range sc.SizeRangeForDimension() {
-			// An NSRange is half-open: a fixed size n is {n, 1}.
-			r := v.RangeValue()
-			lo, hi := int(r.Location), -1
-			if r.Length < nsRangeUnbounded {
-				hi = int(r.Location + r.Length - 1)
-			}
-			c.Ranges = append(c.Ranges, [2]int{lo, hi})
+		r, err := nsRanges(sc, "sizeRangeForDimension")
+		if err != nil {
+			return ShapeConstraint{}, fmt.Errorf("input %s: %w", name, err)
 		}
+		c.Ranges = r
 	}
 	return c, nil
 }
@@ -277,26 +304,25 @@ func (m *mlModel) Predict(shape plan.Shape, ids, mask []int32, read func(Output)
 		if err != nil {
 			return fmt.Errorf("input %s: %w", InputIDsName, err)
 		}
-		maskArr, err := newInt32Array(shape, mask)
-		if err != nil {
-			return fmt.Errorf("input %s: %w", AttentionMaskName, err)
+		features := map[string]objc.IObject{InputIDsName: ml.FeatureValue_FeatureValueWithMultiArray(idsArr)}
+		if mask != nil { // nil for a single-input model
+			maskArr, err := newInt32Array(shape, mask)
+			if err != nil {
+				return fmt.Errorf("input %s: %w", AttentionMaskName, err)
+			}
+			features[AttentionMaskName] = ml.FeatureValue_FeatureValueWithMultiArray(maskArr)
 		}
-		var e foundation.Error
-		in := ml.NewDictionaryFeatureProviderWithDictionaryError(map[string]objc.IObject{
-			InputIDsName:      ml.FeatureValue_FeatureValueWithMultiArray(idsArr),
-			AttentionMaskName: ml.FeatureValue_FeatureValueWithMultiArray(maskArr),
-		}, unsafe.Pointer(&e))
-		if err := nsError(e, "MLDictionaryFeatureProvider initWithDictionary:error:"); err != nil {
+		var inErr foundation.Error
+		in := ml.NewDictionaryFeatureProviderWithDictionaryError(features, unsafe.Pointer(&inErr))
+		if err := cocoaError(in.IsNil(), inErr, "MLDictionaryFeatureProvider initWithDictionary:error:"); err != nil {
 			return err
 		}
 		// The ...ObjectError variant passes the real MLDictionaryFeatureProvider; the
 		// PFeatureProvider variant would wrap it in a Go-implemented proxy.
-		res := m.model.PredictionFromFeaturesObjectError(in, unsafe.Pointer(&e))
-		if err := nsError(e, "predictionFromFeatures:error:"); err != nil {
+		var predErr foundation.Error
+		res := m.model.PredictionFromFeaturesObjectError(in, unsafe.Pointer(&predErr))
+		if err := cocoaError(res.IsNil(), predErr, "predictionFromFeatures:error:"); err != nil {
 			return err
-		}
-		if res.IsNil() {
-			return errors.New("predictionFromFeatures:error: returned nil without an error")
 		}
 		fv := res.FeatureValueForName(OutputName)
 		if fv.IsNil() {
@@ -316,13 +342,10 @@ func (m *mlModel) Predict(shape plan.Shape, ids, mask []int32, read func(Output)
 func newInt32Array(shape plan.Shape, data []int32) (ml.MultiArray, error) {
 	var e foundation.Error
 	arr := ml.NewMultiArrayWithShapeDataTypeError(nums(shape.Batch, shape.Seq), ml.MultiArrayDataTypeInt32, unsafe.Pointer(&e))
-	if err := nsError(e, "MLMultiArray initWithShape:dataType:error:"); err != nil {
+	if err := cocoaError(arr.IsNil(), e, "MLMultiArray initWithShape:dataType:error:"); err != nil {
 		return arr, err
 	}
-	if arr.IsNil() {
-		return arr, errors.New("MLMultiArray initWithShape:dataType:error: returned nil")
-	}
-	st := ints(arr.Strides())
+	st := nsInts(arr, "strides")
 	if len(st) != 2 || st[0] < 1 || st[1] < 1 {
 		return arr, fmt.Errorf("new MLMultiArray has strides %v", st)
 	}
@@ -359,7 +382,7 @@ func newInt32Array(shape plan.Shape, data []int32) (ml.MultiArray, error) {
 // readMultiArray calls read with a view of arr's memory, honoring its shape, strides and data
 // type.
 func readMultiArray(arr ml.MultiArray, read func(Output) error) error {
-	out := Output{Shape: ints(arr.Shape()), Strides: ints(arr.Strides())}
+	out := Output{Shape: nsInts(arr, "shape"), Strides: nsInts(arr, "strides")}
 	var elem int
 	switch dt := arr.DataType(); dt {
 	case ml.MultiArrayDataTypeFloat32:

@@ -3,6 +3,8 @@
 package coreml
 
 import (
+	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,4 +15,11 @@ func TestUnavailableOffDarwin(t *testing.T) {
 	b, err := New("testdata/none.mlmodelc")
 	require.Nil(t, b)
 	require.ErrorIs(t, err, ErrUnavailable)
+	var ue *UnavailableError
+	require.True(t, errors.As(err, &ue))
+	if runtime.GOOS != "darwin" {
+		require.Equal(t, "Core ML runs only on macOS; this is "+runtime.GOOS, ue.Reason)
+	} else {
+		require.Contains(t, ue.Reason, "no cgo")
+	}
 }

@@ -71,7 +71,7 @@ func (f *fakePredictor) Predict(shape plan.Shape, ids, mask []int32, read func(O
 	if f.err != nil {
 		return f.err
 	}
-	if len(ids) != shape.Tokens() || len(mask) != shape.Tokens() {
+	if len(ids) != shape.Tokens() || (mask != nil && len(mask) != shape.Tokens()) {
 		return errors.New("fake: input length does not match shape")
 	}
 	N, L, H := shape.Batch, shape.Seq, f.hidden

@@ -18,9 +18,11 @@ const (
 	sepTokenID = 102 // [SEP]
 )
 
-// ErrUnavailable is returned by New where Core ML cannot be used (not darwin, or built
-// without cgo). Callers should fall back to another backend.
-var ErrUnavailable = errors.New("coreml: Core ML is only available on darwin builds with cgo enabled")
+// ErrUnavailable is matched (errors.Is) by every error New returns when Core ML cannot run
+// the model here: not darwin, built without cgo, a macOS older than the model needs, or a
+// model Core ML cannot compile or load. Those errors are *UnavailableError values, whose
+// Reason says which; callers should fall back to another backend.
+var ErrUnavailable = errors.New("coreml: Core ML is unavailable")
 
 // ErrClosed is returned by Forward and Prewarm after Close.
 var ErrClosed = errors.New("coreml: backend is closed")

@@ -45,6 +45,8 @@ type Output struct {
 type predictor interface {
 	// Predict runs the model on shape.Batch rows of shape.Seq tokens (ids and mask hold
 	// shape.Tokens() values, row-major) and calls read with the output while it is valid.
+	// For a single-input model (IDsOnly) mask is nil and ids are already encoded with
+	// SingleInputIDs.
 	// Predict returns read's error, if any.
 	Predict(shape plan.Shape, ids, mask []int32, read func(Output) error) error
 	// Close releases the model.

@@ -99,6 +99,7 @@ func (b *Backend) warmOne(ctx context.Context, shapes []plan.Shape) (r WarmResul
 	for row := 0; row < s.Batch; row++ {
 		fillEmptyRow(ids[row*s.Seq:(row+1)*s.Seq], mask[row*s.Seq:(row+1)*s.Seq])
 	}
+	ids, mask = b.modelInputs(ids, mask)
 	start := time.Now()
 	err = inst.p.Predict(s, ids, mask, func(o Output) error {
 		return decodeOutput(o, s, b.hidden, s.Batch, s.Seq, nil)

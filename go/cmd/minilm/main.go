@@ -123,6 +123,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runEmbed(ctx, rest, e)
 	case "similarity", "sim":
 		err = runSimilarity(ctx, rest, e)
+	case "coreml-plan":
+		err = runCoreMLPlan(rest, e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "-help", "--help":
@@ -179,6 +181,8 @@ func runHelp(args []string, e env) int {
 		fs, _ := similarityFlags(e)
 		fs.SetOutput(e.stdout)
 		fs.Usage()
+	case "coreml-plan":
+		return helpCoreMLPlan(e)
 	case "version", "help":
 		fmt.Fprint(e.stdout, usage)
 	default:

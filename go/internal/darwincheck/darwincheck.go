@@ -271,8 +271,17 @@ func (c *checker) typeCheck(name, pkgPath, dir string, fileNames []string, targe
 			c.res.Errors = append(c.res.Errors, e)
 		},
 	}
+	var info *types.Info
+	if target {
+		info = &types.Info{Uses: map[*ast.Ident]types.Object{}, Instances: map[*ast.Ident]types.Instance{}, Types: map[ast.Expr]types.TypeAndValue{}}
+	}
 	// Type errors are collected by conf.Error; the returned package is usable regardless.
-	p, _ := conf.Check(pkgPath, c.fset, files, nil)
+	p, _ := conf.Check(pkgPath, c.fset, files, info)
+	if target {
+		for _, v := range nsArrayViolations(c.fset, files, info) {
+			c.res.Errors = append(c.res.Errors, Error{Package: name, Pos: c.shortPos(v.pos), Msg: v.msg})
+		}
+	}
 	return p, nil
 }
 

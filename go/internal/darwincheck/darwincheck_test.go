@@ -97,6 +97,39 @@ func TestCatchesMisuse(t *testing.T) {
 	}
 }
 
+// TestCatchesNSArrayConversion checks testdata/badnsarray, which lets darwinkit convert
+// NSArrays to slices (undefined for an empty array: to_c_array in objc/type_convertion.m),
+// and requires exactly the marked lines to be reported.
+func TestCatchesNSArrayConversion(t *testing.T) {
+	cfg := config(t)
+	bad, err := filepath.Abs(filepath.Join("testdata", "badnsarray"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Roots["example.com/darwincheck/badnsarray"] = bad
+	res, err := Check(cfg, []Target{{ImportPath: "example.com/darwincheck/badnsarray"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := res.Failures()
+	t.Logf("report for testdata/badnsarray:\n%s", report)
+	want := []string{
+		"bad.go:25:14: coreml.MultiArrayConstraint.Shape returns []foundation.Number",
+		"bad.go:26:9: coreml.MultiArrayShapeConstraint.EnumeratedShapes returns [][]foundation.Number",
+		"bad.go:27:11: coreml.MultiArray.Strides returns []foundation.Number",
+		"bad.go:29:11: objc.Call returns []objc.Object",
+		"bad.go:30:69: block passed to objc.Call has a parameter of type []foundation.Number",
+	}
+	for _, w := range want {
+		if !strings.Contains(report, w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+	if len(res.Errors) != len(want) {
+		t.Errorf("got %d errors, want %d", len(res.Errors), len(want))
+	}
+}
+
 // TestAllDarwinPackagesListed finds every package of the module that imports darwinkit and
 // requires it in Packages. It needs the whole source tree, so it runs only under go test.
 func TestAllDarwinPackagesListed(t *testing.T) {
