@@ -110,6 +110,17 @@ func WriteMatrix(w io.Writer, rows [][]float32) error {
 }
 
 func writeHeader(w io.Writer, shape []int) error {
+	if _, err := w.Write(header(shape, 0)); err != nil {
+		return fmt.Errorf("npy: writing header: %w", err)
+	}
+	return nil
+}
+
+// header returns the header of a float32 array of the given shape: magic, version, length
+// field, dict, then spaces and a newline up to a multiple of 64 bytes, and at least minTotal
+// bytes (a multiple of 64) so that a header written before the shape was known can be
+// rewritten in place.
+func header(shape []int, minTotal int) []byte {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		dims[i] = strconv.Itoa(d)
@@ -120,11 +131,12 @@ func writeHeader(w io.Writer, shape []int) error {
 	}
 	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", tuple)
 
-	// The header (magic, version, length field, dict, padding, newline) is padded with
-	// spaces to a multiple of 64 bytes.
 	version, lenSize := byte(1), 2
 	total := len(magic) + 2 + lenSize + len(dict) + 1
 	total = (total + 63) / 64 * 64
+	if total < minTotal {
+		total = minTotal
+	}
 	if total-len(magic)-2-lenSize > math.MaxUint16 {
 		version, lenSize = 2, 4
 		total = (len(magic) + 2 + lenSize + len(dict) + 1 + 63) / 64 * 64
@@ -143,10 +155,7 @@ func writeHeader(w io.Writer, shape []int) error {
 	buf.WriteString(dict)
 	buf.WriteString(strings.Repeat(" ", hlen-len(dict)-1))
 	buf.WriteByte('\n')
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("npy: writing header: %w", err)
-	}
-	return nil
+	return buf.Bytes()
 }
 
 var (
