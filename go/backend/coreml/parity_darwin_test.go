@@ -19,6 +19,7 @@ import (
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
+	"github.com/minilm-coreml/minilm/go/plan"
 )
 
 // EnvModel names the Core ML model the parity test loads: a compiled .mlmodelc, or an
@@ -120,6 +121,79 @@ func TestParityWithSentenceTransformers(t *testing.T) {
 		start += rows
 	}
 	t.Logf("%d texts, worst cosine %.6f (text %d)", len(texts), worst, worstIdx)
+}
+
+// TestParityEveryShape runs each allowed shape exactly (for range models: the smallest and
+// largest batch at the longest sequence) filled with corpus texts that fit it, repeated as
+// needed so that Forward cannot pick a smaller shape, and compares every row with the
+// sentence-transformers reference: coremltools #2730 reports enumerated-shape models whose
+// batch dimension collapses at some shapes only.
+func TestParityEveryShape(t *testing.T) {
+	modelPath := os.Getenv(EnvModel)
+	if modelPath == "" {
+		t.Skipf("%s is not set", EnvModel)
+	}
+	fixtures := filepath.Dir(repoFile(t, "testdata/fixtures/embeddings.npy"))
+	b, err := coreml.New(modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	texts, err := readFixtures(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, H, err := readNpyFloat32(filepath.Join(fixtures, "embeddings.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shapes []plan.Shape
+	switch s := b.Shapes().(type) {
+	case plan.Enumerated:
+		shapes = s
+	default:
+		for _, rows := range []int{1, s.MaxBatch()} {
+			if sh, ok := s.Fit(rows, s.MaxSeq()); ok {
+				shapes = append(shapes, sh)
+			}
+		}
+	}
+	for _, shape := range shapes {
+		var fit []int // texts that fit the shape's sequence length
+		for i, tx := range texts {
+			if len(tx.IDs) <= shape.Seq {
+				fit = append(fit, i)
+			}
+		}
+		if len(fit) == 0 {
+			t.Errorf("shape %v: no corpus text fits", shape)
+			continue
+		}
+		in := &backend.Input{Shape: shape, Rows: shape.Batch, IDs: make([]int32, shape.Tokens()), Mask: make([]int32, shape.Tokens())}
+		for r := 0; r < shape.Batch; r++ {
+			tx := texts[fit[(r*7)%len(fit)]]
+			copy(in.IDs[r*shape.Seq:], tx.IDs)
+			copy(in.Mask[r*shape.Seq:], tx.Mask)
+		}
+		out := make([]float32, shape.Batch*shape.Seq*H)
+		if err := b.Forward(context.Background(), in, out); err != nil {
+			t.Errorf("shape %v: %v", shape, err)
+			continue
+		}
+		worst := 2.0
+		for r := 0; r < shape.Batch; r++ {
+			i := fit[(r*7)%len(fit)]
+			emb := meanPoolNormalize(out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
+			if c := cosine(emb, ref[i*H:(i+1)*H]); math.IsNaN(c) || c < worst {
+				worst = c
+			}
+		}
+		if math.IsNaN(worst) || worst < minCosine {
+			t.Errorf("shape %v: worst cosine %.6f < %v", shape, worst, minCosine)
+		} else {
+			t.Logf("shape %v: worst cosine %.6f over %d rows", shape, worst, shape.Batch)
+		}
+	}
 }
 
 // TestEveryShapeFiniteOnCPU runs each allowed shape once on the CPU only: NaN from the
