@@ -2,6 +2,7 @@ package mlpackage
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -391,10 +392,18 @@ func TestDeepNestingIsAnError(t *testing.T) {
 		inner := append([]byte{0x0a}, appendLen(vt)...) // ListType.type
 		vt = append([]byte{0x12}, appendLen(inner)...)  // ValueType.listType
 	}
-	if _, err := decodeValueType(vt, 0); err == nil {
-		// listType payloads are not descended into; nesting through Value types is bounded
-		// by maxDepth where it is.
-		t.Log("list types are skipped, not descended")
+	// List payloads are skipped, not descended into: however deep the list of lists, the
+	// value type decodes as a list with no tensor type, and no recursion can overflow.
+	got, err := decodeValueType(vt, 0)
+	if err != nil {
+		t.Fatalf("200 nested list types: %v (list payloads must be skipped, not descended)", err)
+	}
+	if got.Kind != int(fVTList) || got.Tensor != nil {
+		t.Errorf("200 nested list types decoded as kind %d, tensor %v; want kind %d (list), no tensor", got.Kind, got.Tensor, fVTList)
+	}
+	// Where value types do nest (through Values), the depth limit applies to them too.
+	if _, err := decodeValueType(vt, maxDepth+1); !errors.Is(err, errDepth) {
+		t.Errorf("a value type past maxDepth: err %v, want errDepth", err)
 	}
 	blk := []byte{}
 	for i := 0; i < 100; i++ {

@@ -18,6 +18,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/pooling"
 )
 
+// TestMain says how many tests were skipped for want of the model directory.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
+
 const fixturePath = "testdata/fixtures/encoder_reference.json"
 
 type refCase struct {
@@ -148,14 +151,32 @@ func TestPaddingInvariance(t *testing.T) {
 	require.NoError(t, chunked.Forward(context.Background(), in, parts))
 	require.Equal(t, whole, parts)
 
-	// Unused rows beyond Rows are ignored.
-	in = batchInput(fx.Cases[:3], maxLen(fx.Cases[:3]))
+	// Rows beyond Rows are ignored: the first Rows rows come out as in a batch of exactly
+	// Rows, and nothing is written past them. The unused rows here even hold a real text.
+	seq = maxLen(fx.Cases[:3])
+	exact := batchInput(fx.Cases[:3], seq)
+	want := make([]float32, 3*seq*b.HiddenSize())
+	require.NoError(t, b.Forward(context.Background(), exact, want))
+	in = batchInput(fx.Cases[:3], seq)
 	in.Shape.Batch = 8
-	in.IDs = append(in.IDs, make([]int32, 5*in.Shape.Seq)...)
-	in.Mask = append(in.Mask, make([]int32, 5*in.Shape.Seq)...)
-	in.TypeIDs = append(in.TypeIDs, make([]int32, 5*in.Shape.Seq)...)
-	out := make([]float32, 3*in.Shape.Seq*b.HiddenSize())
+	row0 := batchInput(fx.Cases[:1], seq)
+	for r := 3; r < 8; r++ {
+		in.IDs = append(in.IDs, row0.IDs...)
+		in.Mask = append(in.Mask, row0.Mask...)
+		in.TypeIDs = append(in.TypeIDs, row0.TypeIDs...)
+	}
+	const sentinel = float32(-12345)
+	out := make([]float32, 8*seq*b.HiddenSize())
+	for i := range out {
+		out[i] = sentinel
+	}
 	require.NoError(t, b.Forward(context.Background(), in, out))
+	require.Equal(t, want, out[:len(want)], "rows 0-2 with 5 unused rows after them")
+	for i, v := range out[len(want):] {
+		if v != sentinel {
+			t.Fatalf("Forward wrote %v at value %d past its %d rows", v, i, in.Rows)
+		}
+	}
 }
 
 func TestPureGoMatchesAssembly(t *testing.T) {

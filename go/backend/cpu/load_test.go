@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -100,24 +101,54 @@ func tinyModel(t *testing.T, specs map[string]tensorSpec) string {
 	return dir
 }
 
+// TestTinyModelRuns runs the committed tiny BERT (testdata/tiny, 2 layers, hidden 32) on a
+// padded batch with both kernel sets and checks every real position's hidden state against
+// transformers' BertModel (testdata/make_tiny_reference.py), and zeros at the padding.
 func TestTinyModelRuns(t *testing.T) {
+	var ref struct {
+		IDs    [][]int32     `json:"ids"`
+		Mask   [][]int32     `json:"mask"`
+		Hidden [][][]float64 `json:"hidden"`
+	}
+	// The package directory under go test, the runfiles root under bazel (rundir "."):
+	// RepoFile finds the files from either.
+	dir := filepath.Dir(testmodel.RepoFile(t, "go/backend/cpu/testdata/tiny/reference.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, "reference.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	rows, seq := len(ref.IDs), len(ref.IDs[0])
+	in := &backend.Input{Shape: plan.Shape{Batch: rows, Seq: seq}, Rows: rows}
+	for r := range ref.IDs {
+		in.IDs = append(in.IDs, ref.IDs[r]...)
+		in.Mask = append(in.Mask, ref.Mask[r]...)
+	}
 	for _, pure := range []bool{false, true} {
 		var opts []Option
 		if pure {
 			opts = append(opts, withPureGo())
 		}
-		b, err := New(tinyModel(t, tinyTensors()), opts...)
+		b, err := New(dir, opts...)
 		require.NoError(t, err)
-		require.Equal(t, 32, b.HiddenSize())
+		d := b.HiddenSize()
+		require.Equal(t, 32, d)
 		require.Equal(t, 16, b.Shapes().MaxSeq())
-		in := &backend.Input{Shape: plan.Shape{Batch: 2, Seq: 4}, Rows: 2,
-			IDs: []int32{1, 5, 9, 2, 1, 7, 2, 0}, Mask: []int32{1, 1, 1, 1, 1, 1, 1, 0}}
-		out := make([]float32, 2*4*32)
+		out := make([]float32, rows*seq*d)
 		require.NoError(t, b.Forward(context.Background(), in, out))
-		for _, v := range out[:3*4*32/2] {
-			require.False(t, math.IsNaN(float64(v)))
+		real := 0
+		for r := 0; r < rows; r++ {
+			for p := 0; p < seq; p++ {
+				got := out[(r*seq+p)*d : (r*seq+p+1)*d]
+				if in.Mask[r*seq+p] == 0 {
+					require.Equal(t, make([]float32, d), got, "%s kernels: padded position %d,%d is not zero", b.ISA(), r, p)
+					continue
+				}
+				real++
+				for c, want := range ref.Hidden[r][p] {
+					require.InDeltaf(t, want, float64(got[c]), 2e-5, "%s kernels: hidden[%d][%d][%d]", b.ISA(), r, p, c)
+				}
+			}
 		}
-		require.Equal(t, make([]float32, 32), out[7*32:], "padded position is zero")
+		require.Equal(t, 7, real, "real positions checked")
 		require.NoError(t, b.Close())
 		require.ErrorIs(t, b.Forward(context.Background(), in, out), ErrClosed)
 	}

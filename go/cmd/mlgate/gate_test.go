@@ -16,6 +16,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
+// TestMain says how many tests were skipped for want of the model directory.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
+
 func TestClassOf(t *testing.T) {
 	for v, want := range map[string]string{
 		"default": "fp16", "w8_per_channel": "int8", "int4_per_block32": "4bit",
@@ -49,12 +52,26 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// envNoSkip, when set (//models:mlgate_broken_variants_test sets it), turns the skips of the
+// tests on real converted packages into failures: there, a test that cannot run (a package
+// missing, or without the constant or tables the test breaks) must not pass as skipped.
+const envNoSkip = "MLGATE_TEST_NO_SKIP"
+
+// skipf skips the test, or fails it when envNoSkip is set.
+func skipf(t *testing.T, format string, args ...interface{}) {
+	t.Helper()
+	if os.Getenv(envNoSkip) != "" {
+		t.Fatalf("%s is set, so this test must run: "+format, append([]interface{}{envNoSkip}, args...)...)
+	}
+	testmodel.Skipf(t, format, args...)
+}
+
 // realPackage returns $MINILM_MLPACKAGE (a converted all-MiniLM-L6-v2 .mlpackage) or skips.
 func realPackage(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("MINILM_MLPACKAGE")
 	if p == "" {
-		t.Skip("MINILM_MLPACKAGE is not set: point it at a converted .mlpackage (bazel test sets it)")
+		skipf(t, "MINILM_MLPACKAGE is not set: point it at a converted .mlpackage (bazel test sets it)")
 	}
 	return p
 }
@@ -80,7 +97,7 @@ func TestGateFailsFloat32MinMask(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !mil.ReplaceMaskConstant(pkg, -math.MaxFloat32) {
-			t.Skip("the package has no -10000 mask constant to replace")
+			skipf(t, "%s has no -10000 mask constant to replace", path)
 		}
 		c := smallConfig(t, path, fp16)
 		c.class = "fp16"
@@ -111,7 +128,7 @@ func TestGateFailsCorruptLUT(t *testing.T) {
 	}
 	luts := lutBlobOffsets(t, pkg)
 	if len(luts) == 0 {
-		t.Skipf("%s has no constexpr_lut_to_dense (set MINILM_MLPACKAGE_PALETTIZED to a palettized package)", path)
+		skipf(t, "%s has no constexpr_lut_to_dense (set MINILM_MLPACKAGE_PALETTIZED to a palettized package)", path)
 	}
 	dst := filepath.Join(t.TempDir(), "broken.mlpackage")
 	copyTree(t, path, dst)

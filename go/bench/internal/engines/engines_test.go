@@ -2,6 +2,7 @@ package engines
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/plan"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
 )
+
+// TestMain says how many tests were skipped for want of the model directory.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
 
 func TestListSkipsCoreMLWhereUnavailable(t *testing.T) {
 	list, err := List(Config{ModelDir: "unused", Threads: 1, ComputeUnits: []string{"all"}})
