@@ -19,3 +19,22 @@ filegroup(
 )
 """,
 )
+
+# darwinkit's sources, for the Linux type-check guard of our darwin-only code
+# (//go/internal/darwincheck): the same version as go.mod, fetched as a Go module
+# (go_proxy_module). A Linux build never compiles it.
+DARWINKIT_SRC = dict(
+    module = "github.com/progrium/darwinkit",
+    version = "v0.5.0",
+    sum = "h1:SwchcMbTOG1py3CQsINmGlsRmYKdlFrbnv3dE4aXA0s=",
+    build_file_content = """
+package(default_visibility = ["//visibility:public"])
+
+exports_files(["go.mod"])
+
+filegroup(
+    name = "srcs",
+    srcs = glob(["**/*.go", "**/*.h", "**/*.m", "go.mod"]),
+)
+""",
+)
