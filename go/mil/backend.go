@@ -8,26 +8,30 @@ import (
 	"sync/atomic"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
-// Input and output names of the converted encoder.
-const (
-	InputIDs      = "input_ids"
-	AttentionMask = "attention_mask"
-	TokenTypeIDs  = "token_type_ids"
-	Output        = "last_hidden_state"
-)
+// TokenTypeIDs is the name of an optional token-type input (the converted packages fix the
+// token types inside and do not have it). The other feature names are package coreml's
+// (coreml.InputIDsName, coreml.AttentionMaskName, coreml.OutputName), shared by every engine
+// that runs the converted model.
+const TokenTypeIDs = "token_type_ids"
 
 // Backend runs a converted encoder package through the executor. It implements
 // backend.Backend and is safe for concurrent use.
+//
+// Both interfaces of the converter (python/minilm_convert, --inputs) are accepted: two
+// inputs (input_ids and attention_mask), or input_ids alone, into which Forward writes the
+// padded batch with coreml.SingleInputIDs, the encoding the single-input program expects.
 type Backend struct {
 	Package *mlpackage.Package
 	Program *Program
 	name    string
 	shapes  plan.ShapeSet
 	hidden  int
+	single  bool // the program takes input_ids only (no attention_mask)
 	types   bool // the program takes token_type_ids
 	closed  int32
 }
@@ -59,18 +63,24 @@ func NewBackendFromPackage(pkg *mlpackage.Package, opts ...Option) (*Backend, er
 		return nil, err
 	}
 	var idsFeat *mlpackage.Feature
+	hasMask := false
 	for i := range pkg.Model.Description.Inputs {
 		f := &pkg.Model.Description.Inputs[i]
-		if f.Name == InputIDs {
+		switch f.Name {
+		case coreml.InputIDsName:
 			idsFeat = f
-		}
-		if f.Name == TokenTypeIDs {
+		case coreml.AttentionMaskName:
+			hasMask = true
+		case TokenTypeIDs:
 			b.types = true
+		default:
+			return fail(fmt.Errorf("mil: %s has an unknown input %q", pkg.Dir, f.Name))
 		}
 	}
 	if idsFeat == nil || idsFeat.Array == nil {
-		return fail(fmt.Errorf("mil: %s has no multi-array input %q", pkg.Dir, InputIDs))
+		return fail(fmt.Errorf("mil: %s has no multi-array input %q", pkg.Dir, coreml.InputIDsName))
 	}
+	b.single = !hasMask
 	if b.shapes, err = ShapeSet(idsFeat.Array); err != nil {
 		return fail(fmt.Errorf("mil: %s: %w", pkg.Dir, err))
 	}
@@ -85,6 +95,9 @@ func NewBackendFromPackage(pkg *mlpackage.Package, opts ...Option) (*Backend, er
 	return b, nil
 }
 
+// SingleInput reports whether the package takes input_ids alone (the mask derived inside).
+func (b *Backend) SingleInput() bool { return b.single }
+
 // outputWidth reads the last dimension of the declared output type.
 func outputWidth(pkg *mlpackage.Package) (int, error) {
 	fn := pkg.Model.Program.Functions["main"]
@@ -94,7 +107,7 @@ func outputWidth(pkg *mlpackage.Package) (int, error) {
 	}
 	for _, op := range blk.Operations {
 		for _, out := range op.Outputs {
-			if out.Name == Output && out.Type != nil && out.Type.Tensor != nil {
+			if out.Name == coreml.OutputName && out.Type != nil && out.Type.Tensor != nil {
 				d := out.Type.Tensor.Dims
 				if len(d) == 3 && d[2].Known {
 					return int(d[2].Size), nil
@@ -102,7 +115,7 @@ func outputWidth(pkg *mlpackage.Package) (int, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("mil: %s: output %q is not declared as (batch, seq, hidden) with a known hidden size", pkg.Dir, Output)
+	return 0, fmt.Errorf("mil: %s: output %q is not declared as (batch, seq, hidden) with a known hidden size", pkg.Dir, coreml.OutputName)
 }
 
 // ShapeSet turns an input's shape constraints into the planner's shape set: enumerated
@@ -192,9 +205,15 @@ func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32)
 		if r1 > in.Rows {
 			r1 = in.Rows
 		}
-		feeds := map[string]*Tensor{
-			InputIDs:      intTensor(in.IDs[r0*seq:r1*seq], r1-r0, seq),
-			AttentionMask: intTensor(in.Mask[r0*seq:r1*seq], r1-r0, seq),
+		ids, mask := in.IDs[r0*seq:r1*seq], in.Mask[r0*seq:r1*seq]
+		feeds := map[string]*Tensor{}
+		if b.single {
+			enc := make([]int32, len(ids))
+			coreml.SingleInputIDs(enc, ids, mask)
+			feeds[coreml.InputIDsName] = intTensor(enc, r1-r0, seq)
+		} else {
+			feeds[coreml.InputIDsName] = intTensor(ids, r1-r0, seq)
+			feeds[coreml.AttentionMaskName] = intTensor(mask, r1-r0, seq)
 		}
 		if b.types {
 			if in.TypeIDs != nil {
@@ -207,9 +226,9 @@ func (b *Backend) Forward(ctx context.Context, in *backend.Input, out []float32)
 		if err != nil {
 			return err
 		}
-		h := res[Output]
+		h := res[coreml.OutputName]
 		if h == nil || len(h.Shape) != 3 || h.Shape[0] != r1-r0 || h.Shape[1] != seq || h.Shape[2] != b.hidden {
-			return fmt.Errorf("mil: output %q has shape %v, want [%d %d %d]", Output, shapeOf(h), r1-r0, seq, b.hidden)
+			return fmt.Errorf("mil: output %q has shape %v, want [%d %d %d]", coreml.OutputName, shapeOf(h), r1-r0, seq, b.hidden)
 		}
 		copy(out[r0*seq*b.hidden:r1*seq*b.hidden], h.Data)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/internal/float16"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 	"github.com/minilm-coreml/minilm/go/plan"
@@ -52,7 +53,7 @@ func feeds(c tinyCase) map[string]*Tensor {
 			mask.Data[r*seq+j] = float32(c.Mask[r][j])
 		}
 	}
-	return map[string]*Tensor{InputIDs: ids, AttentionMask: mask}
+	return map[string]*Tensor{coreml.InputIDsName: ids, coreml.AttentionMaskName: mask}
 }
 
 func openTiny(t *testing.T) *mlpackage.Package {
@@ -90,7 +91,7 @@ func TestTinyMatchesNumPy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := out[Output]
+			h := out[coreml.OutputName]
 			if h.DType != mlpackage.Float32 || len(h.Data) != len(c.Hidden) {
 				t.Fatalf("case %d: output %v", i, h)
 			}
@@ -158,7 +159,7 @@ func TestFP16ModeCatchesFloat32MinMask(t *testing.T) {
 			t.Fatal(err)
 		}
 		nan := 0
-		for _, v := range out[Output].Data {
+		for _, v := range out[coreml.OutputName].Data {
 			if v != v || math.IsInf(float64(v), 0) {
 				nan++
 			}
@@ -220,12 +221,12 @@ func TestRunErrors(t *testing.T) {
 	defer prog.Close()
 	c := tinyCases(t)[0]
 	f := feeds(c)
-	delete(f, AttentionMask)
+	delete(f, coreml.AttentionMaskName)
 	if _, err := prog.Run(f); err == nil || !strings.Contains(err.Error(), "missing input") {
 		t.Errorf("missing input: %v", err)
 	}
 	f = feeds(c)
-	f[InputIDs].Data[0] = 99 // outside the 16-token vocabulary
+	f[coreml.InputIDsName].Data[0] = 99 // outside the 16-token vocabulary
 	if _, err := prog.Run(f); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("bad token id: %v", err)
 	}
@@ -280,5 +281,152 @@ func TestRoundFP16MatchesReference(t *testing.T) {
 	}
 	for b := uint32(0x477fe000); b < 0x47800000; b += 0x100 { // up to 65536
 		check(b)
+	}
+}
+
+// tiny_single.mlpackage is tiny.mlpackage's program with the converter's single-input
+// interface (input_ids alone; mask = ids != 0, embeddings at max(ids, 0)); its expected
+// outputs are NumPy's for the same (ids, mask) as the two-input program, with a literal
+// [PAD] (id 0, mask 1) inside row 0.
+const (
+	tinySingleDir      = "../mlpackage/testdata/tiny_single.mlpackage"
+	tinySingleExpected = "../mlpackage/testdata/tiny_single_expected.json"
+)
+
+type tinySingleCase struct {
+	tinyCase
+	Encoded [][]int32 `json:"single_input_ids"`
+}
+
+func tinySingleCases(t *testing.T) []tinySingleCase {
+	t.Helper()
+	b, err := os.ReadFile(tinySingleExpected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Cases []tinySingleCase `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Cases
+}
+
+// flatInput is the backend.Input of a case's padded batch.
+func flatInput(c tinyCase) *backend.Input {
+	rows, seq := len(c.IDs), len(c.IDs[0])
+	in := &backend.Input{Shape: plan.Shape{Batch: rows, Seq: seq}, Rows: rows}
+	for r := range c.IDs {
+		in.IDs = append(in.IDs, c.IDs[r]...)
+		in.Mask = append(in.Mask, c.Mask[r]...)
+	}
+	return in
+}
+
+// TestTinySingleInput checks the single-input program three ways: run on the encoded ids it
+// matches NumPy; through Backend.Forward (which encodes with coreml.SingleInputIDs) it gives
+// the two-input program's output for the same (ids, mask); and fed the raw ids, where the
+// literal [PAD] is 0, it does not (the derived mask then hides that token).
+func TestTinySingleInput(t *testing.T) {
+	cases := tinySingleCases(t)
+	for _, fp16 := range []bool{false, true} {
+		tol := 2e-4
+		if fp16 {
+			tol = 3e-2
+		}
+		single, err := NewBackend(tinySingleDir, WithFP16(fp16), WithThreads(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := NewBackend(tinyDir, WithFP16(fp16), WithThreads(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !single.SingleInput() || two.SingleInput() {
+			t.Fatalf("SingleInput: single %v, two %v", single.SingleInput(), two.SingleInput())
+		}
+		for i, c := range cases {
+			rows, seq := len(c.IDs), len(c.IDs[0])
+			// 1. The program on the encoded ids, against NumPy.
+			enc := NewTensor(mlpackage.Int32, []int{rows, seq})
+			for r := range c.Encoded {
+				for j, v := range c.Encoded[r] {
+					enc.Data[r*seq+j] = float32(v)
+				}
+			}
+			res, err := single.Program.Run(map[string]*Tensor{coreml.InputIDsName: enc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(res[coreml.OutputName].Data, c.Hidden); !(d <= tol) {
+				t.Errorf("case %d fp16=%v: encoded ids: max |Go - NumPy| = %g > %g", i, fp16, d, tol)
+			}
+			// 2. Backend.Forward encodes (ids, mask) itself and equals the two-input model.
+			in := flatInput(c.tinyCase)
+			got, want := make([]float32, rows*seq*8), make([]float32, rows*seq*8)
+			if err := single.Forward(context.Background(), in, got); err != nil {
+				t.Fatal(err)
+			}
+			if err := two.Forward(context.Background(), in, want); err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(got, want); !(d <= tol) {
+				t.Errorf("case %d fp16=%v: single-input Forward differs from two-input by %g", i, fp16, d)
+			}
+			if d := maxAbsDiff(got, c.Hidden); !(d <= tol) {
+				t.Errorf("case %d fp16=%v: single-input Forward differs from NumPy by %g", i, fp16, d)
+			}
+			// 3. Negative control: the raw ids (literal [PAD] as 0) change the real tokens.
+			raw := NewTensor(mlpackage.Int32, []int{rows, seq})
+			for k, v := range in.IDs {
+				raw.Data[k] = float32(v)
+			}
+			res, err = single.Program.Run(map[string]*Tensor{coreml.InputIDsName: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(res[coreml.OutputName].Data[:seq*8], c.Hidden[:seq*8]); d < 10*tol {
+				t.Errorf("case %d fp16=%v: raw ids (literal [PAD] as 0) give the same row 0 (max diff %g)", i, fp16, d)
+			}
+		}
+		single.Close()
+		two.Close()
+	}
+}
+
+func TestCompareAndExtremumOps(t *testing.T) {
+	nan := float32(math.NaN())
+	x := &Tensor{DType: mlpackage.Int32, Shape: []int{2, 3}, Data: []float32{-1, 0, 5, 30521, 0, -7}}
+	zero := &Tensor{DType: mlpackage.Int32, Shape: []int{}, Data: []float32{0}}
+	f := &Tensor{DType: mlpackage.Float32, Shape: []int{3}, Data: []float32{nan, 1, -2}}
+	g := &Tensor{DType: mlpackage.Float32, Shape: []int{3}, Data: []float32{0, nan, -3}}
+	for _, tc := range []struct {
+		op   string
+		x, y *Tensor
+		want []float32
+	}{
+		{"maximum", x, zero, []float32{0, 0, 5, 30521, 0, 0}},
+		{"minimum", x, zero, []float32{-1, 0, 0, 0, 0, -7}},
+		{"not_equal", x, zero, []float32{1, 0, 1, 1, 0, 1}},
+		{"equal", x, zero, []float32{0, 1, 0, 0, 1, 0}},
+		{"maximum", f, g, []float32{nan, nan, -2}},
+		{"minimum", f, g, []float32{nan, nan, -3}},
+		{"not_equal", f, g, []float32{1, 1, 1}},
+	} {
+		outs, err := opTable[tc.op](&Program{}, &step{}, args{"x": {tc.x}, "y": {tc.y}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.op, err)
+		}
+		got := outs[0].Data
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %v", tc.op, got)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] && !(got[i] != got[i] && tc.want[i] != tc.want[i]) {
+				t.Errorf("%s(%v, %v) = %v, want %v", tc.op, tc.x.Data, tc.y.Data, got, tc.want)
+				break
+			}
+		}
 	}
 }

@@ -17,6 +17,10 @@ func init() {
 		"sub":            binary(func(x, y float32) float32 { return x - y }),
 		"mul":            binary(func(x, y float32) float32 { return x * y }),
 		"real_div":       binary(func(x, y float32) float32 { return x / y }),
+		"maximum":        binary(maximum),
+		"minimum":        binary(minimum),
+		"equal":          binary(func(x, y float32) float32 { return boolValue(x == y) }),
+		"not_equal":      binary(func(x, y float32) float32 { return boolValue(x != y) }),
 		"cast":           opCast,
 		"shape":          opShape,
 		"gather":         opGather,
@@ -168,6 +172,30 @@ func binary(fn func(x, y float32) float32) opFunc {
 		}
 		return []*Tensor{out}, nil
 	}
+}
+
+// maximum is MIL maximum of two elements; a NaN operand gives NaN.
+func maximum(x, y float32) float32 {
+	if x != x || x > y {
+		return x
+	}
+	return y
+}
+
+// minimum is MIL minimum of two elements; a NaN operand gives NaN.
+func minimum(x, y float32) float32 {
+	if x != x || x < y {
+		return x
+	}
+	return y
+}
+
+// boolValue is a bool tensor element: 1 for true, 0 for false.
+func boolValue(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func opIdentity(p *Program, s *step, a args) ([]*Tensor, error) {

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Build go/mlpackage/testdata/tiny.mlpackage: a tiny real ML Program for the Go reader tests.
 
+tiny_single.mlpackage is the same program with the single-input interface of the converter
+(--inputs single): input_ids alone, mask = (ids != 0), embeddings gathered at max(ids, 0), so a
+literal [PAD] sent as -1 is attended and embedded as id 0 (go/backend/coreml/inputs.go). Its
+ops are those coremltools emits for the real single-input model (not_equal, maximum on int32).
+
 It uses the same op types (and weight storage types) as the converted all-MiniLM-L6-v2
 variants, at toy sizes (vocab 16, hidden 8), so the Go reader and executor (go/mlpackage,
 go/mil) are tested on bytes written by coremltools itself, and the fuzz targets get a real
@@ -8,7 +13,7 @@ seed corpus. Expected outputs come from a NumPy evaluation of the same graph, wr
 tiny_expected.json. Run with the pinned coremltools 9.0 (deterministic: fixed seed; the
 manifest's item ids are random per save, the model and weights are not):
 
-    /tmp/devvenv/bin/python python/reference/make_tiny_mlpackage.py --out go/mlpackage/testdata
+    /tmp/devvenv/bin/python python/reference/make_tiny_mlpackage.py --out go/mlpackage/testdata [--which single]
 """
 import argparse
 import json
@@ -46,15 +51,15 @@ wq_q = rng.integers(-127, 128, (D, D)).astype(np.int8)
 wq_s = f16(rng.uniform(0.001, 0.02, (D, 1)))
 
 
-def program():
+def program(single=False):
     shapes = [[1, 4], [2, 4], [1, 8], [2, 8]]
 
     b, s = get_new_symbol(), get_new_symbol()
+    specs = [mb.TensorSpec(shape=(b, s), dtype=types.int32)]
+    if not single:
+        specs.append(mb.TensorSpec(shape=(b, s), dtype=types.int32))
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=(b, s), dtype=types.int32),
-                             mb.TensorSpec(shape=(b, s), dtype=types.int32)],
-                opset_version=ct.target.iOS18)
-    def prog(input_ids, attention_mask):
+    def body(input_ids, attention_mask):
         w1 = mb.constexpr_blockwise_shift_scale(data=w1_q.astype(types.np_int4_dtype) if hasattr(types, "np_int4_dtype") else w1_q,
                                                 scale=w1_s, offset=w1_o.astype(types.np_int4_dtype) if hasattr(types, "np_int4_dtype") else w1_o, name="w1")
         w2 = mb.constexpr_lut_to_dense(indices=w2_idx.astype(types.np_uint2_dtype) if hasattr(types, "np_uint2_dtype") else w2_idx,
@@ -87,6 +92,16 @@ def program():
         h = mb.linear(x=h, weight=w2)
         y = mb.add(x=h, y=x)
         return mb.cast(x=y, dtype="fp32", name="last_hidden_state")
+
+    if single:
+        @mb.program(input_specs=specs, opset_version=ct.target.iOS18)
+        def prog(input_ids):
+            keep = mb.cast(x=mb.not_equal(x=input_ids, y=np.int32(0)), dtype="int32")
+            return body(mb.maximum(x=input_ids, y=np.int32(0)), keep)
+    else:
+        @mb.program(input_specs=specs, opset_version=ct.target.iOS18)
+        def prog(input_ids, attention_mask):
+            return body(input_ids, attention_mask)
 
     return prog, shapes
 
@@ -124,30 +139,45 @@ def reference(ids, mask):
     return (h + x).astype(np.float32)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    prog, shapes = program()
-    inputs = [ct.TensorType(name="input_ids", shape=ct.EnumeratedShapes(shapes=shapes, default=shapes[0]), dtype=np.int32),
-              ct.TensorType(name="attention_mask", shape=ct.EnumeratedShapes(shapes=shapes, default=shapes[0]), dtype=np.int32)]
+def write(out, single):
+    prog, shapes = program(single)
+    names = ["input_ids"] if single else ["input_ids", "attention_mask"]
+    inputs = [ct.TensorType(name=n, shape=ct.EnumeratedShapes(shapes=shapes, default=shapes[0]), dtype=np.int32)
+              for n in names]
     m = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18,
                    compute_precision=ct.precision.FLOAT32, pass_pipeline=ct.PassPipeline.EMPTY,
                    inputs=inputs, skip_model_load=True)
     m.user_defined_metadata["minilm.variant"] = "tiny"
-    pkg = os.path.join(args.out, "tiny.mlpackage")
+    stem = "tiny_single" if single else "tiny"
+    pkg = os.path.join(out, stem + ".mlpackage")
     shutil.rmtree(pkg, ignore_errors=True)
     m.save(pkg)
     cases = []
-    ids = np.array([[1, 5, 9, 2, 0, 0, 0, 0], [1, 3, 3, 7, 11, 15, 4, 2]], dtype=np.int32)
+    # Row 0 of the single-input case holds a literal [PAD] inside the text: id 0 with mask 1,
+    # which the single-input model receives as -1.
+    ids = np.array([[1, 5, 0 if single else 9, 2, 0, 0, 0, 0], [1, 3, 3, 7, 11, 15, 4, 2]], dtype=np.int32)
     mask = np.array([[1, 1, 1, 1, 0, 0, 0, 0], [1] * 8], dtype=np.int32)
     for b, l in [(1, 4), (2, 8)]:
         i, k = ids[:b, :l], mask[:b, :l]
-        cases.append({"input_ids": i.tolist(), "attention_mask": k.tolist(),
-                      "last_hidden_state": reference(i, k).ravel().tolist()})
-    with open(os.path.join(args.out, "tiny_expected.json"), "w") as f:
+        case = {"input_ids": i.tolist(), "attention_mask": k.tolist(),
+                "last_hidden_state": reference(i, k).ravel().tolist()}
+        if single:  # what the program is fed: coreml.SingleInputIDs's encoding
+            case["single_input_ids"] = np.where(k == 0, 0, np.where(i == 0, -1, i)).tolist()
+        cases.append(case)
+    with open(os.path.join(out, stem + "_expected.json"), "w") as f:
         json.dump({"cases": cases}, f)
     print("wrote", pkg)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--which", choices=("both", "two", "single"), default="both")
+    args = ap.parse_args()
+    if args.which in ("both", "two"):
+        write(args.out, single=False)
+    if args.which in ("both", "single"):
+        write(args.out, single=True)
 
 
 if __name__ == "__main__":
