@@ -11,6 +11,7 @@ command -v bazel >/dev/null 2>&1 || need+=(bazel-bootstrap)
 [ -d /usr/share/bazel/rules/java ] || need+=(bazel-rules-java)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)  # //tools:check_bzlmod
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 command -v git >/dev/null 2>&1 || need+=(git)
 
