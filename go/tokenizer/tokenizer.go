@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/minilm-coreml/minilm/go/tokenizer/internal/vocab"
 )
 
 // Limits of maxLen, in tokens including [CLS] and [SEP].
@@ -42,7 +44,7 @@ type special struct {
 
 // Tokenizer encodes text for all-MiniLM-L6-v2. It is safe for concurrent use.
 type Tokenizer struct {
-	vocab           map[string]int32 // WordPiece vocabulary: tokenizer.json's model.vocab
+	vocab           vocab.Vocab // WordPiece vocabulary: tokenizer.json's model.vocab
 	cls, sep, unk   int32
 	maxCharsPerWord int
 	specials        []special // sorted longest first: the first match at a position is the longest
@@ -91,11 +93,11 @@ type rawConfig struct {
 		Normalized bool   `json:"normalized"`
 	} `json:"added_tokens"`
 	Model struct {
-		Type                    string           `json:"type"`
-		UnkToken                string           `json:"unk_token"`
-		ContinuingSubwordPrefix string           `json:"continuing_subword_prefix"`
-		MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
-		Vocab                   map[string]int32 `json:"vocab"`
+		Type                    string      `json:"type"`
+		UnkToken                string      `json:"unk_token"`
+		ContinuingSubwordPrefix string      `json:"continuing_subword_prefix"`
+		MaxInputCharsPerWord    *int        `json:"max_input_chars_per_word"`
+		Vocab                   vocab.Vocab `json:"vocab"`
 	} `json:"model"`
 }
 
@@ -126,22 +128,10 @@ func parse(data []byte) (*Tokenizer, error) {
 		}
 	}
 
-	// The vocabulary is read here rather than through github.com/sugarme/tokenizer, whose package
-	// init logs and creates (or exits the process failing to create) a cache directory: importing
-	// this package must have no side effect. A differential test checks the result against
-	// sugarme's WordPiece model (internal/sugarmediff).
-	if len(rc.Model.Vocab) == 0 {
-		return nil, fmt.Errorf("model.vocab is missing or empty")
-	}
-	seen := make(map[int32]string, len(rc.Model.Vocab))
-	for tok, id := range rc.Model.Vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("model.vocab: token %q has negative id %d", tok, id)
-		}
-		if other, dup := seen[id]; dup {
-			return nil, fmt.Errorf("model.vocab: tokens %q and %q share id %d", other, tok, id)
-		}
-		seen[id] = tok
+	// The vocabulary comes from package vocab rather than github.com/sugarme/tokenizer, whose
+	// package init has side effects (see package vocab and the test internal/sugarmediff).
+	if rc.Model.Vocab == nil {
+		return nil, fmt.Errorf("model.vocab is missing")
 	}
 	t := &Tokenizer{vocab: rc.Model.Vocab, maxCharsPerWord: 100}
 	if rc.Model.MaxInputCharsPerWord != nil {
