@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // maxLine bounds one input line (one text); longer texts would be truncated to 512 tokens
@@ -19,52 +21,129 @@ type input struct {
 	id   json.RawMessage
 }
 
-// readLines reads one text per line. Every line is a text, empty lines included, so output
-// index i is input line i+1; a final newline does not start another text, and "\r\n" line
-// ends are accepted.
-func readLines(r io.Reader, name string) ([]input, error) {
-	var out []input
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for sc.Scan() {
-		out = append(out, input{text: strings.TrimSuffix(sc.Text(), "\r")})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: line %d: %w", name, len(out)+1, err)
-	}
-	return out, nil
+// recordReader reads input records one at a time: one text per line (lines format), or one
+// JSON object per line (jsonl format) with the text in field and an optional id in idField.
+// In the lines format every line is a text, empty lines included, so output index i is
+// input line i+1; a final newline does not start another text, and "\r\n" line ends are
+// accepted. In jsonl, blank lines are skipped and errors name the line.
+type recordReader struct {
+	sc             *bufio.Scanner
+	name           string
+	jsonl          bool
+	field, idField string
+	line           int
 }
 
-// readJSONL reads one JSON object per line and takes the text from field and the id, if
-// present, from idField. Blank lines are skipped.
-func readJSONL(r io.Reader, name, field, idField string) ([]input, error) {
-	var out []input
+func newRecordReader(r io.Reader, name string, jsonl bool, field, idField string) *recordReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
+	return &recordReader{sc: sc, name: name, jsonl: jsonl, field: field, idField: idField}
+}
+
+// next returns the next record, or io.EOF after the last.
+func (r *recordReader) next() (input, error) {
+	for r.sc.Scan() {
+		r.line++
+		if !r.jsonl {
+			return input{text: strings.TrimSuffix(r.sc.Text(), "\r")}, nil
+		}
+		b := bytes.TrimSpace(r.sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
-		var rec map[string]json.RawMessage
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("%s: line %d: not a JSON object: %w", name, line, err)
+		return r.parseJSON(b)
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return input{}, fmt.Errorf("%s: line %d: longer than %d MiB", r.name, r.line+1, maxLine>>20)
 		}
-		raw, ok := rec[field]
-		if !ok {
-			return nil, fmt.Errorf("%s: line %d: no %q field (choose one with --field)", name, line, field)
+		return input{}, fmt.Errorf("%s: line %d: %w", r.name, r.line+1, err)
+	}
+	return input{}, io.EOF
+}
+
+func (r *recordReader) parseJSON(b []byte) (input, error) {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rec); err != nil || rec == nil {
+		if err == nil {
+			err = errors.New("null")
 		}
-		var in input
-		if err := json.Unmarshal(raw, &in.text); err != nil {
-			return nil, fmt.Errorf("%s: line %d: field %q is not a string", name, line, field)
+		return input{}, fmt.Errorf("%s: line %d: not a JSON object: %w", r.name, r.line, err)
+	}
+	raw, ok := rec[r.field]
+	if !ok {
+		return input{}, fmt.Errorf("%s: line %d: no %q field (choose one with --field)", r.name, r.line, r.field)
+	}
+	var in input
+	// json.Unmarshal leaves a string unchanged for null: a null text must be an error, as a
+	// number is, not an empty text.
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return input{}, fmt.Errorf("%s: line %d: field %q is null, want a string", r.name, r.line, r.field)
+	}
+	if err := json.Unmarshal(raw, &in.text); err != nil {
+		return input{}, fmt.Errorf("%s: line %d: field %q is not a string", r.name, r.line, r.field)
+	}
+	if id, ok := rec[r.idField]; ok && r.idField != "" {
+		in.id = id
+	}
+	return in, nil
+}
+
+// readAll reads every record (for commands that need them all at once, such as similarity).
+func (r *recordReader) readAll() ([]input, error) {
+	var out []input
+	for {
+		in, err := r.next()
+		if err == io.EOF {
+			return out, nil
 		}
-		if id, ok := rec[idField]; ok && idField != "" {
-			in.id = id
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, in)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+}
+
+// readLines reads one text per line (see recordReader).
+func readLines(r io.Reader, name string) ([]input, error) {
+	return newRecordReader(r, name, false, "", "").readAll()
+}
+
+// readJSONL reads one JSON object per line (see recordReader).
+func readJSONL(r io.Reader, name, field, idField string) ([]input, error) {
+	return newRecordReader(r, name, true, field, idField).readAll()
+}
+
+// textSource adapts a recordReader to embed.TextSource. The ids of the records it has read
+// wait in a queue until the writer takes them, in the same order: Stream emits in input
+// order, and reads at most a few windows ahead, so the queue stays short.
+type textSource struct {
+	r   *recordReader
+	mu  sync.Mutex
+	ids []json.RawMessage
+}
+
+// Next implements embed.TextSource.
+func (s *textSource) Next() (string, error) {
+	in, err := s.r.next()
+	if err != nil {
+		return "", err
 	}
-	return out, nil
+	s.mu.Lock()
+	s.ids = append(s.ids, in.id)
+	s.mu.Unlock()
+	return in.text, nil
+}
+
+// popID returns the id of the oldest record not yet written.
+func (s *textSource) popID() json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.ids[0]
+	s.ids[0] = nil
+	s.ids = s.ids[1:]
+	if len(s.ids) == 0 {
+		s.ids = nil // let the backing array go
+	}
+	return id
 }

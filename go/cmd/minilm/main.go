@@ -24,6 +24,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/minilm-coreml/minilm/go/embed"
 )
@@ -36,7 +38,7 @@ const (
 	exitOK        = 0
 	exitError     = 1   // the command failed
 	exitUsage     = 2   // bad flags or arguments
-	exitInterrupt = 130 // interrupted by SIGINT
+	exitInterrupt = 130 // interrupted by SIGINT (128 + the signal's number for others)
 )
 
 // env is the process environment of one run, replaced by buffers in tests.
@@ -46,19 +48,47 @@ type env struct {
 	getenv         func(string) string
 	// stdinTTY, stdoutTTY and stderrTTY tell whether the streams are terminals.
 	stdinTTY, stdoutTTY, stderrTTY bool
+	// signal, if set, tells which signal cancelled the run's context (nil if none).
+	signal func() os.Signal
 }
 
 func main() {
 	fromBazelRun()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx, sig := cancelOnSignal(context.Background())
 	e := env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		stdinTTY: isTerminal(os.Stdin), stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
+		signal: sig,
 	}
-	code := run(ctx, os.Args[1:], e)
-	stop()
-	os.Exit(code)
+	os.Exit(run(ctx, os.Args[1:], e))
+}
+
+// cancelOnSignal returns a context cancelled by the first SIGINT, SIGTERM (what timeout,
+// Docker and Kubernetes send) or SIGHUP, and a function telling which one came. Commands
+// then stop, remove their temporary files and exit with 128 + the signal's number. After the
+// first signal the default handling returns, so a second one ends the process at once.
+func cancelOnSignal(parent context.Context) (context.Context, func() os.Signal) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+	signal.Notify(sigs, signals...)
+	var (
+		mu  sync.Mutex
+		got os.Signal
+	)
+	go func() {
+		s := <-sigs
+		mu.Lock()
+		got = s
+		mu.Unlock()
+		signal.Reset(signals...)
+		cancel()
+	}()
+	return ctx, func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
 }
 
 // fromBazelRun makes `bazel run //go/cmd/minilm -- ...` behave like running the binary where
@@ -151,6 +181,14 @@ func exitCode(err error, e env) int {
 		}
 		return exitUsage
 	case errors.Is(err, context.Canceled):
+		var sig os.Signal
+		if e.signal != nil {
+			sig = e.signal()
+		}
+		if s, ok := sig.(syscall.Signal); ok {
+			fmt.Fprintf(e.stderr, "minilm: interrupted by %v\n", s)
+			return 128 + int(s)
+		}
 		fmt.Fprintln(e.stderr, "minilm: interrupted")
 		return exitInterrupt
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/minilm-coreml/minilm/go/embed"
 )
@@ -28,21 +29,30 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.workers, "workers", 0, "batches run at once (default GOMAXPROCS)")
 }
 
-// open creates the Embedder the flags describe.
-func (m *modelFlags) open(e env) (*embed.Embedder, error) {
-	engine, err := embed.ParseEngine(m.backend)
-	if err != nil {
-		return nil, usageError{msg: err.Error()}
+// validate checks the flag values, before any input is read or model loaded.
+func (m *modelFlags) validate() error {
+	if _, err := embed.ParseEngine(m.backend); err != nil {
+		return usageError{msg: "--backend: " + strings.TrimPrefix(err.Error(), "embed: ")}
 	}
 	if m.batchSize < 1 {
-		return nil, usageError{msg: fmt.Sprintf("--batch-size %d: need at least 1", m.batchSize)}
+		return usageError{msg: fmt.Sprintf("--batch-size %d: need at least 1", m.batchSize)}
 	}
 	if m.maxSeq < 2 || m.maxSeq > embed.MaxSeqLengthLimit {
-		return nil, usageError{msg: fmt.Sprintf("--max-seq-length %d: must be 2..%d", m.maxSeq, embed.MaxSeqLengthLimit)}
+		return usageError{msg: fmt.Sprintf("--max-seq-length %d: must be 2..%d", m.maxSeq, embed.MaxSeqLengthLimit)}
 	}
 	if m.workers < 0 {
-		return nil, usageError{msg: fmt.Sprintf("--workers %d: must not be negative", m.workers)}
+		return usageError{msg: fmt.Sprintf("--workers %d: must not be negative", m.workers)}
 	}
+	return nil
+}
+
+// open creates the Embedder the flags describe. The CLI honours $MINILM_MODEL_DIR and
+// $MINILM_COREML_MODEL where the flags are not given (the library reads no environment).
+func (m *modelFlags) open(e env) (*embed.Embedder, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	engine, _ := embed.ParseEngine(m.backend)
 	opts := []embed.Option{
 		embed.WithBackend(engine),
 		embed.WithBatchSize(m.batchSize),
@@ -52,8 +62,12 @@ func (m *modelFlags) open(e env) (*embed.Embedder, error) {
 	if dir := findModelDir(m.modelDir, e.getenv); dir != "" {
 		opts = append(opts, embed.WithModelDir(dir))
 	}
-	if m.coreMLModel != "" {
-		opts = append(opts, embed.WithCoreMLModel(m.coreMLModel))
+	coreML := m.coreMLModel
+	if coreML == "" {
+		coreML = e.getenv(embed.EnvCoreMLModel)
+	}
+	if coreML != "" {
+		opts = append(opts, embed.WithCoreMLModel(coreML))
 	}
 	return embed.New(opts...)
 }

@@ -26,13 +26,18 @@ func newProgress(w io.Writer, total int) *progress {
 const barWidth = 30
 
 func (p *progress) update(done int) {
-	frac := 1.0
-	if p.total > 0 {
-		frac = float64(done) / float64(p.total)
+	var line string
+	if p.total < 0 { // a stream: the total is unknown
+		line = fmt.Sprintf("\rembedding: %d texts", done)
+	} else {
+		frac := 1.0
+		if p.total > 0 {
+			frac = float64(done) / float64(p.total)
+		}
+		filled := int(frac * barWidth)
+		bar := strings.Repeat("=", filled) + strings.Repeat(" ", barWidth-filled)
+		line = fmt.Sprintf("\rembedding [%s] %d/%d texts", bar, done, p.total)
 	}
-	filled := int(frac * barWidth)
-	bar := strings.Repeat("=", filled) + strings.Repeat(" ", barWidth-filled)
-	line := fmt.Sprintf("\rembedding [%s] %d/%d texts", bar, done, p.total)
 	if elapsed := p.now().Sub(p.start).Seconds(); done > 0 && elapsed > 0 {
 		rate := float64(done) / elapsed
 		line += fmt.Sprintf("  %.0f/s", rate)

@@ -70,6 +70,12 @@ func runSimilarity(ctx context.Context, args []string, e env) error {
 		}
 		return usageError{msg: "similarity: " + err.Error()}
 	}
+	if o.width < 10 {
+		return usageError{msg: fmt.Sprintf("similarity: --width %d: need at least 10 characters", o.width)}
+	}
+	if err := o.model.validate(); err != nil {
+		return err
+	}
 	if o.file != "" {
 		if len(texts) > 0 {
 			return usageError{msg: "similarity: give texts as arguments or with --file, not both"}
