@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 			_ = f.Value.Set("^(Test|Fuzz)")
 		}
 	}
-	os.Exit(m.Run())
+	os.Exit(testmodel.Main(m))
 }
 
 func TestLoadModelDirOrFile(t *testing.T) {

@@ -21,6 +21,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 )
 
+// TestMain reports how many tests were skipped for want of the model directory.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
+
 // envBinary names the environment variable that gives the embedtwo binary (Bazel builds it
 // as a go_binary and passes it as data); without it the test builds embedtwo with `go build`.
 const envBinary = "SILENTIMPORT_BIN"

@@ -25,6 +25,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/tokenizer/internal/vocab"
 )
 
+// TestMain reports how many tests were skipped for want of the model directory.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
+
 // sugarmeModel builds sugarme's WordPiece model from tokenizer.json as go/tokenizer used to:
 // pretrained.CreateModel on the config, with padding and truncation dropped (sugarme panics on
 // the padding format of current files, see go/tokenizer/DIVERGENCES.md).
