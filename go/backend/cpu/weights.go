@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -57,9 +58,9 @@ func readConfig(path string) (*config, error) {
 
 // layer holds one encoder layer's weights, packed for the GEMM kernel.
 type layer struct {
-	qkv     *kernels.Packed   // 3d×d: query (pre-scaled by 1/√head), key, value rows
-	qkvBias []float32 // 3d, padded to the panel width
-	out     *kernels.Packed   // d×d
+	qkv     *kernels.Packed // 3d×d: query (pre-scaled by 1/√head), key, value rows
+	qkvBias []float32       // 3d, padded to the panel width
+	out     *kernels.Packed // d×d
 	outBias []float32
 	ln1G    []float32
 	ln1B    []float32
@@ -99,6 +100,15 @@ func loadWeights(path string, c *config) (*weights, error) {
 		v, err := f.Float32(prefix+name, shape...)
 		if err != nil {
 			firstErr = fmt.Errorf("cpu: %w", err)
+			return nil
+		}
+		// A NaN or infinite weight would make every embedding NaN: refuse the file, naming
+		// the tensor, instead of computing garbage.
+		for i, x := range v {
+			if x != x || math.IsInf(float64(x), 0) {
+				firstErr = fmt.Errorf("cpu: %s: tensor %s holds a non-finite value (%v) at flat index %d: the weights are corrupt", path, prefix+name, x, i)
+				return nil
+			}
 		}
 		return v
 	}

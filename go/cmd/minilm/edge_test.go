@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +238,96 @@ func TestStreamEqualsLibrary(t *testing.T) {
 			}
 			require.Equal(t, int(byteWant), x, "text %d byte %d", i, k)
 		}
+	}
+}
+
+// brokenModel copies the model directory (by symlink) with one file replaced by data, or
+// removed when data is nil.
+func brokenModel(t *testing.T, src, name string, data []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
+		p := filepath.Join(dir, f)
+		if f == name {
+			if data != nil {
+				require.NoError(t, os.WriteFile(p, data, 0o644))
+			}
+			continue
+		}
+		require.NoError(t, os.Symlink(filepath.Join(src, f), p))
+	}
+	return dir
+}
+
+// withTensor returns a copy of a safetensors file with one value of tensor name replaced
+// (float32 tensors), or with the tensor's dtype field rewritten when dtype is set.
+func withTensor(t *testing.T, weights []byte, name string, value float32, dtype string) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint64(weights)
+	var header map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(weights[8:8+n], &header))
+	var info struct {
+		Dtype   string `json:"dtype"`
+		Offsets [2]int `json:"data_offsets"`
+	}
+	require.NoError(t, json.Unmarshal(header[name], &info), "tensor %s", name)
+	out := append([]byte(nil), weights...)
+	if dtype != "" {
+		h := out[8 : 8+n]
+		at := bytes.Index(h, header[name])
+		require.GreaterOrEqual(t, at, 0)
+		entry := bytes.Replace(header[name], []byte(`"dtype":"`+info.Dtype+`"`), []byte(`"dtype":"`+dtype+`"`), 1)
+		require.Equal(t, len(header[name]), len(entry), "dtype names of the same length keep the header length")
+		copy(h[at:], entry)
+		return out
+	}
+	require.Equal(t, "F32", info.Dtype)
+	binary.LittleEndian.PutUint32(out[8+int(n)+info.Offsets[0]+4*7:], math.Float32bits(value))
+	return out
+}
+
+// TestModelFaults: every broken model file is a clear error naming the file (and the tensor
+// for bad values), exit 1, and no output file.
+func TestModelFaults(t *testing.T) {
+	src := modelVars(t)["MINILM_MODEL_DIR"]
+	weights, err := os.ReadFile(filepath.Join(src, "model.safetensors"))
+	require.NoError(t, err)
+	hugeHeader := append([]byte(nil), weights...)
+	binary.LittleEndian.PutUint64(hugeHeader, 1<<62)
+	corruptHeader := append([]byte(nil), weights...)
+	copy(corruptHeader[8:], "{{{{")
+	const ln = "embeddings.LayerNorm.weight"
+	tests := []struct {
+		name, file string
+		data       []byte
+		msg        []string
+	}{
+		{"missing weights", "model.safetensors", nil, []string{"model.safetensors"}},
+		{"empty weights", "model.safetensors", []byte{}, []string{"model.safetensors"}},
+		{"truncated weights", "model.safetensors", weights[:len(weights)/2], []string{"model.safetensors"}},
+		{"corrupt header", "model.safetensors", corruptHeader, []string{"model.safetensors"}},
+		{"huge header length", "model.safetensors", hugeHeader, []string{"model.safetensors"}},
+		{"wrong dtype", "model.safetensors", withTensor(t, weights, ln, 0, "I32"), []string{"model.safetensors", ln}},
+		{"NaN weight", "model.safetensors", withTensor(t, weights, ln, float32(math.NaN()), ""), []string{"model.safetensors", ln, "non-finite"}},
+		{"Inf weight", "model.safetensors", withTensor(t, weights, "encoder.layer.3.output.dense.weight", float32(math.Inf(1)), ""), []string{"encoder.layer.3.output.dense.weight", "non-finite"}},
+		{"missing config", "config.json", nil, []string{"config.json"}},
+		{"config not JSON", "config.json", []byte(`{"hidden_size": `), []string{"config.json"}},
+		{"config wrong type", "config.json", []byte(`{"hidden_size": "big"}`), []string{"config.json"}},
+		{"config bad values", "config.json", []byte(`{"hidden_size": 384, "num_attention_heads": 7, "num_hidden_layers": 6, "intermediate_size": 1536, "vocab_size": 30522, "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}`), []string{"config.json"}},
+		{"missing tokenizer", "tokenizer.json", nil, []string{"tokenizer.json"}},
+		{"corrupt tokenizer", "tokenizer.json", []byte(`{"model": {`), []string{"tokenizer.json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := brokenModel(t, src, tc.file, tc.data)
+			outDir := t.TempDir()
+			out := filepath.Join(outDir, "v.npy")
+			r := runCLIWith(t, strings.NewReader("a\nb\n"), nil, "embed", "--model-dir", dir, "--backend", "cpu", "-o", out)
+			require.Equal(t, exitError, r.code, "stderr: %s", r.stderr)
+			for _, m := range tc.msg {
+				require.Contains(t, r.stderr, m)
+			}
+			require.Empty(t, dirEntries(t, outDir), "nothing written")
+		})
 	}
 }
