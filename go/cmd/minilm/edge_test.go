@@ -65,6 +65,11 @@ func TestChecksBeforeInput(t *testing.T) {
 		{"missing input", []string{"embed", filepath.Join(dir, "missing.txt")}, exitError, "input " + filepath.Join(dir, "missing.txt") + ": no such file"},
 		{"input is a directory", []string{"embed", dir}, exitError, "is a directory"},
 		{"width -5", []string{"similarity", "--width", "-5", "a", "b"}, exitUsage, "--width -5"},
+		{"batch size out of int range", []string{"embed", "--batch-size", "99999999999999999999"}, exitUsage, "invalid value"},
+		{"max seq 513", []string{"embed", "--max-seq-length", "513"}, exitUsage, "--max-seq-length 513"},
+		{"workers not a number", []string{"embed", "--workers", "two"}, exitUsage, "invalid value"},
+		{"unknown flag", []string{"embed", "--frobnicate"}, exitUsage, "not defined"},
+		{"single-dash unknown flag", []string{"embed", "-x"}, exitUsage, "not defined"},
 		{"similarity batch size 0", []string{"similarity", "--batch-size", "0", "a"}, exitUsage, "--batch-size 0"},
 	}
 	for _, tc := range tests {
@@ -108,6 +113,10 @@ func TestInputEdges(t *testing.T) {
 		{"blank-only lines", write("blank.txt", "\n\n \n"), exitOK, "", 3},
 		{"BOM and CRLF", write("bom.txt", "\ufeffhello\r\nworld\r\n"), exitOK, "", 2},
 		{"NUL and invalid UTF-8", write("bin.txt", "a\x00b\n\xff\xfe\n"), exitOK, "", 2},
+		{"10 MB line", write("long.txt", strings.Repeat("word ", 2<<20)+"\nshort\n"), exitOK, "", 2},
+		{"line over 64 MiB", write("huge.txt", "a\n"+strings.Repeat("x", maxLine+1)+"\n"), exitError, "line 2: longer than 64 MiB", 0},
+		{"malformed JSONL line", write("bad.jsonl", `{"text":"a"}`+"\n"+`{"text": "b"`+"\n"), exitError, "line 2: not a JSON object", 0},
+		{"JSONL missing field", write("nofield.jsonl", `{"body":"a"}`+"\n"), exitError, `line 1: no "text" field`, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
