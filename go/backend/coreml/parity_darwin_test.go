@@ -19,6 +19,7 @@ import (
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -38,7 +39,7 @@ func TestParityWithSentenceTransformers(t *testing.T) {
 	if modelPath == "" {
 		t.Skipf("%s is not set: point it at all-MiniLM-L6-v2.mlmodelc or .mlpackage", EnvModel)
 	}
-	fixtures := filepath.Dir(repoFile(t, "testdata/fixtures/embeddings.npy"))
+	fixtures := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
 	refPath := filepath.Join(fixtures, "embeddings.npy")
 
 	units := coreml.CPUAndNeuralEngine
@@ -133,7 +134,7 @@ func TestParityEveryShape(t *testing.T) {
 	if modelPath == "" {
 		t.Skipf("%s is not set", EnvModel)
 	}
-	fixtures := filepath.Dir(repoFile(t, "testdata/fixtures/embeddings.npy"))
+	fixtures := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
 	b, err := coreml.New(modelPath)
 	if err != nil {
 		t.Fatal(err)
@@ -400,25 +401,4 @@ func abbrev(s string) string {
 		return s[:60] + "…"
 	}
 	return s
-}
-
-// repoFile finds a file given relative to the repository root by walking up from the
-// working directory (the package directory under go test and bazel test).
-func repoFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found above the working directory", rel)
-		}
-		dir = parent
-	}
 }

@@ -16,25 +16,15 @@ func ranged(name string, r ...[2]int) ShapeConstraint {
 	return ShapeConstraint{Name: name, Kind: "range", Ranges: r}
 }
 
-func TestShapeSetOfEnumerated(t *testing.T) {
-	ids := enumerated(InputIDsName, []int{8, 128}, []int{1, 32}, []int{8, 32}, []int{64, 512}, []int{1, 32})
-	mask := enumerated(AttentionMaskName, []int{8, 32}, []int{1, 32}, []int{8, 128}, []int{64, 512}, []int{2, 2})
-	want := plan.Enumerated{{Batch: 1, Seq: 32}, {Batch: 8, Seq: 32}, {Batch: 8, Seq: 128}, {Batch: 64, Seq: 512}}
+type shapeSetCase struct {
+	name    string
+	cons    []ShapeConstraint
+	want    plan.ShapeSet
+	wantErr string
+}
 
-	tests := []struct {
-		name    string
-		cons    []ShapeConstraint
-		want    plan.ShapeSet
-		wantErr string
-	}{
-		{"single input, sorted, duplicates removed", []ShapeConstraint{ids}, want, ""},
-		{"two inputs keep the common shapes", []ShapeConstraint{ids, mask}, want, ""},
-		{"no common shape", []ShapeConstraint{ids, enumerated(AttentionMaskName, []int{2, 2})}, nil, "no shape in common"},
-		{"rank 3", []ShapeConstraint{enumerated(InputIDsName, []int{1, 32, 1})}, nil, "input input_ids: shape [1 32 1] is not a valid (batch, seq) shape"},
-		{"empty list", []ShapeConstraint{enumerated(InputIDsName)}, nil, "lists no shapes"},
-		{"no constraints", nil, nil, "no input shape constraints"},
-		{"unknown kind", []ShapeConstraint{{Name: InputIDsName, Kind: "weird"}}, nil, `unknown shape constraint kind "weird"`},
-	}
+func runShapeSetCases(t *testing.T, tests []shapeSetCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ShapeSetOf(tt.cons...)
@@ -48,14 +38,26 @@ func TestShapeSetOfEnumerated(t *testing.T) {
 	}
 }
 
+func TestShapeSetOfEnumerated(t *testing.T) {
+	ids := enumerated(InputIDsName, []int{8, 128}, []int{1, 32}, []int{8, 32}, []int{64, 512}, []int{1, 32})
+	mask := enumerated(AttentionMaskName, []int{8, 32}, []int{1, 32}, []int{8, 128}, []int{64, 512}, []int{2, 2})
+	want := plan.Enumerated{{Batch: 1, Seq: 32}, {Batch: 8, Seq: 32}, {Batch: 8, Seq: 128}, {Batch: 64, Seq: 512}}
+
+	tests := []shapeSetCase{
+		{"single input, sorted, duplicates removed", []ShapeConstraint{ids}, want, ""},
+		{"two inputs keep the common shapes", []ShapeConstraint{ids, mask}, want, ""},
+		{"no common shape", []ShapeConstraint{ids, enumerated(AttentionMaskName, []int{2, 2})}, nil, "no shape in common"},
+		{"rank 3", []ShapeConstraint{enumerated(InputIDsName, []int{1, 32, 1})}, nil, "input input_ids: shape [1 32 1] is not a valid (batch, seq) shape"},
+		{"empty list", []ShapeConstraint{enumerated(InputIDsName)}, nil, "lists no shapes"},
+		{"no constraints", nil, nil, "no input shape constraints"},
+		{"unknown kind", []ShapeConstraint{{Name: InputIDsName, Kind: "weird"}}, nil, `unknown shape constraint kind "weird"`},
+	}
+	runShapeSetCases(t, tests)
+}
+
 func TestShapeSetOfRangesAndMixed(t *testing.T) {
 	ids := ranged(InputIDsName, [2]int{1, 64}, [2]int{8, 512})
-	tests := []struct {
-		name    string
-		cons    []ShapeConstraint
-		want    plan.ShapeSet
-		wantErr string
-	}{
+	tests := []shapeSetCase{
 		{"one range", []ShapeConstraint{ids}, plan.Ranges{BatchMin: 1, BatchMax: 64, SeqMin: 8, SeqMax: 512}, ""},
 		{"ranges intersect", []ShapeConstraint{ids, ranged(AttentionMaskName, [2]int{2, 32}, [2]int{1, 256})},
 			plan.Ranges{BatchMin: 2, BatchMax: 32, SeqMin: 8, SeqMax: 256}, ""},
@@ -69,17 +71,7 @@ func TestShapeSetOfRangesAndMixed(t *testing.T) {
 		{"disjoint ranges", []ShapeConstraint{ids, ranged(AttentionMaskName, [2]int{1, 64}, [2]int{600, 700})}, nil, "do not overlap"},
 		{"empty NSRange", []ShapeConstraint{ranged(InputIDsName, rangeFromNSRange(1, 64), rangeFromNSRange(8, 0))}, nil, "empty range"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ShapeSetOf(tt.cons...)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
-	}
+	runShapeSetCases(t, tests)
 }
 
 // TestRangeFromNSRange pins the reading of sizeRangeForDimension: an NSRange {location,
