@@ -142,11 +142,19 @@ func ReadModelRequirement(modelPath string) (req ModelRequirement, ok bool, err 
 	clean := strings.TrimRight(modelPath, `/\`)
 	switch strings.ToLower(filepath.Ext(clean)) {
 	case ".mlpackage":
-		spec, err := packageSpecVersion(clean)
+		b, err := packageRootModel(clean)
 		if err != nil {
 			return ModelRequirement{}, false, err
 		}
-		return specRequirement(spec)
+		spec, err := specVersionField(b)
+		if err != nil {
+			return ModelRequirement{}, false, err
+		}
+		req, ok, err := specRequirement(spec)
+		if ok {
+			applyMinimumOS(&req, userDefinedField(b))
+		}
+		return req, ok, err
 	case ".mlmodelc":
 		b, err := os.ReadFile(filepath.Join(clean, "metadata.json"))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -160,18 +168,17 @@ func ReadModelRequirement(modelPath string) (req ModelRequirement, ok bool, err 
 	return ModelRequirement{}, false, nil
 }
 
-// packageSpecVersion reads the specificationVersion of an .mlpackage's root model: the
-// manifest names the model file (Manifest.json: rootModelIdentifier → itemInfoEntries[id].path,
-// under Data/), and specificationVersion is field 1 (int32, varint) of the Model message
-// (coremltools mlmodel/format/Model.proto).
+// packageRootModel reads the serialized root model of an .mlpackage: the manifest names it
+// (Manifest.json: rootModelIdentifier → itemInfoEntries[id].path, under Data/).
 //
-// Package mlpackage decodes whole models; this reads one field so that the darwin build of
-// this package depends on nothing beyond darwinkit and the standard library, which the darwin
+// Package mlpackage decodes whole models; this reads the two things the minimum-OS check
+// needs (specificationVersion and the user-defined metadata) so that the darwin build of this
+// package depends on nothing beyond darwinkit and the standard library, which the darwin
 // type-check guard (go/internal/darwincheck) must load from source.
-func packageSpecVersion(pkg string) (int, error) {
+func packageRootModel(pkg string) ([]byte, error) {
 	mb, err := os.ReadFile(filepath.Join(pkg, "Manifest.json"))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var man struct {
 		Root  string `json:"rootModelIdentifier"`
@@ -180,25 +187,33 @@ func packageSpecVersion(pkg string) (int, error) {
 		} `json:"itemInfoEntries"`
 	}
 	if err := json.Unmarshal(mb, &man); err != nil {
-		return 0, fmt.Errorf("%s: Manifest.json: %w", pkg, err)
+		return nil, fmt.Errorf("%s: Manifest.json: %w", pkg, err)
 	}
 	item, ok := man.Items[man.Root]
 	if !ok || item.Path == "" || filepath.IsAbs(item.Path) || strings.HasPrefix(filepath.Clean(item.Path), "..") {
-		return 0, fmt.Errorf("%s: Manifest.json: no usable root model entry %q", pkg, man.Root)
+		return nil, fmt.Errorf("%s: Manifest.json: no usable root model entry %q", pkg, man.Root)
 	}
-	b, err := os.ReadFile(filepath.Join(pkg, "Data", filepath.FromSlash(item.Path)))
-	if err != nil {
-		return 0, err
-	}
-	return specVersionField(b)
+	return os.ReadFile(filepath.Join(pkg, "Data", filepath.FromSlash(item.Path)))
 }
 
-// specVersionField scans the top-level fields of a serialized Model message for field 1.
-func specVersionField(b []byte) (int, error) {
+// Field numbers of coremltools mlmodel/format/Model.proto (and its Metadata message) that
+// packageModelInfo reads.
+const (
+	fModelSpecificationVersion = 1   // Model.specificationVersion
+	fModelDescription          = 2   // Model.description
+	fDescriptionMetadata       = 100 // ModelDescription.metadata
+	fMetadataUserDefined       = 100 // Metadata.userDefined, a map<string, string>
+	fMapKey, fMapValue         = 1, 2
+)
+
+// scanFields calls fn for each top-level field of a serialized protobuf message: wire type 0
+// (varint) with v set, wire type 2 (length-delimited) with data set; other wire types are
+// skipped.
+func scanFields(b []byte, fn func(num, wire, v uint64, data []byte)) error {
 	for len(b) > 0 {
 		tag, n := binary.Uvarint(b)
 		if n <= 0 {
-			return 0, errors.New("model.mlmodel: bad field tag")
+			return errors.New("model.mlmodel: bad field tag")
 		}
 		b = b[n:]
 		num, wire := tag>>3, tag&7
@@ -207,11 +222,9 @@ func specVersionField(b []byte) (int, error) {
 		case 0: // varint
 			v, n := binary.Uvarint(b)
 			if n <= 0 {
-				return 0, errors.New("model.mlmodel: bad varint")
+				return errors.New("model.mlmodel: bad varint")
 			}
-			if num == 1 {
-				return int(int32(v)), nil
-			}
+			fn(num, wire, v, nil)
 			b = b[n:]
 			continue
 		case 1: // 64-bit
@@ -219,20 +232,104 @@ func specVersionField(b []byte) (int, error) {
 		case 2: // length-delimited
 			l, n := binary.Uvarint(b)
 			if n <= 0 {
-				return 0, errors.New("model.mlmodel: bad length")
+				return errors.New("model.mlmodel: bad length")
 			}
-			b, skip = b[n:], l
+			b = b[n:]
+			if l > uint64(len(b)) {
+				return errors.New("model.mlmodel: truncated field")
+			}
+			fn(num, wire, 0, b[:l])
+			skip = l
 		case 5: // 32-bit
 			skip = 4
 		default:
-			return 0, fmt.Errorf("model.mlmodel: unsupported wire type %d", wire)
+			return fmt.Errorf("model.mlmodel: unsupported wire type %d", wire)
 		}
 		if skip > uint64(len(b)) {
-			return 0, errors.New("model.mlmodel: truncated field")
+			return errors.New("model.mlmodel: truncated field")
 		}
 		b = b[skip:]
 	}
-	return 0, errors.New("model.mlmodel: no specificationVersion")
+	return nil
+}
+
+// specVersionField returns Model.specificationVersion of a serialized Model message.
+func specVersionField(b []byte) (int, error) {
+	spec, found := 0, false
+	err := scanFields(b, func(num, wire, v uint64, _ []byte) {
+		if num == fModelSpecificationVersion && wire == 0 && !found {
+			spec, found = int(int32(v)), true
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, errors.New("model.mlmodel: no specificationVersion")
+	}
+	return spec, nil
+}
+
+// userDefinedField returns Model.description.metadata.userDefined of a serialized Model
+// message (nil if absent or malformed: it only refines messages).
+func userDefinedField(b []byte) map[string]string {
+	var out map[string]string
+	within := func(b []byte, field uint64, fn func([]byte)) {
+		scanFields(b, func(num, wire, _ uint64, data []byte) {
+			if num == field && wire == 2 {
+				fn(data)
+			}
+		})
+	}
+	within(b, fModelDescription, func(desc []byte) {
+		within(desc, fDescriptionMetadata, func(meta []byte) {
+			within(meta, fMetadataUserDefined, func(entry []byte) {
+				var k, v string
+				scanFields(entry, func(num, wire, _ uint64, data []byte) {
+					switch {
+					case num == fMapKey && wire == 2:
+						k = string(data)
+					case num == fMapValue && wire == 2:
+						v = string(data)
+					}
+				})
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[k] = v
+			})
+		})
+	})
+	return out
+}
+
+// MinimumOSKey is the user-defined metadata key under which the converter
+// (python/minilm_convert/metadata.py, KEY_MINIMUM_OS) records the oldest OS a package loads
+// on and why, as JSON: {"macOS": "14.0", "iOS": "17.0", "specification_version": 8,
+// "reasons": [...]}.
+const MinimumOSKey = "minilm.minimum_os"
+
+// applyMinimumOS refines req with the converter's metadata: a later macOS than the
+// specification version needs, and the reasons, which name what needs that OS.
+func applyMinimumOS(req *ModelRequirement, userDefined map[string]string) {
+	raw, ok := userDefined[MinimumOSKey]
+	if !ok {
+		return
+	}
+	var m struct {
+		MacOS   string   `json:"macOS"`
+		Reasons []string `json:"reasons"`
+	}
+	if json.Unmarshal([]byte(raw), &m) != nil {
+		return
+	}
+	if v, err := parseOSVersion(m.MacOS); err == nil && !req.MinMacOS.AtLeast(v) {
+		req.MinMacOS = v
+		req.Source = MinimumOSKey + " metadata"
+	}
+	if len(m.Reasons) > 0 {
+		req.Source += ": " + strings.Join(m.Reasons, "; ")
+	}
 }
 
 func specRequirement(spec int) (ModelRequirement, bool, error) {
@@ -249,6 +346,7 @@ func compiledRequirement(b []byte) (ModelRequirement, bool, error) {
 	var entries []struct {
 		SpecificationVersion json.Number       `json:"specificationVersion"`
 		Availability         map[string]string `json:"availability"`
+		UserDefined          map[string]string `json:"userDefinedMetadata"`
 	}
 	if err := json.Unmarshal(b, &entries); err != nil {
 		return ModelRequirement{}, false, fmt.Errorf("metadata.json: %w", err)
@@ -274,12 +372,18 @@ func compiledRequirement(b []byte) (ModelRequirement, bool, error) {
 		if spec != 0 {
 			src = fmt.Sprintf("model specification version %d", spec)
 		}
-		return ModelRequirement{MinMacOS: v, Spec: spec, Source: src}, true, nil
+		req := ModelRequirement{MinMacOS: v, Spec: spec, Source: src}
+		applyMinimumOS(&req, e.UserDefined)
+		return req, true, nil
 	}
 	if spec == 0 {
 		return ModelRequirement{}, false, nil
 	}
-	return specRequirement(spec)
+	req, ok, err := specRequirement(spec)
+	if ok {
+		applyMinimumOS(&req, e.UserDefined)
+	}
+	return req, ok, err
 }
 
 // checkModelOS returns an *UnavailableError if running is older than what modelPath needs,

@@ -13,12 +13,32 @@ import (
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 )
 
-// writePackage writes a minimal .mlpackage whose root model declares only its specification
-// version (Model.proto field 1).
-func writePackage(t *testing.T, dir string, spec int) string {
+// writePackage writes a minimal .mlpackage whose root model declares its specification
+// version (Model.proto field 1) and, optionally, user-defined metadata
+// (Model.description.metadata.userDefined).
+func writePackage(t *testing.T, dir string, spec int, userDefined ...[2]string) string {
 	t.Helper()
 	pkg := filepath.Join(dir, "m.mlpackage")
 	model := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), uint64(spec))
+	if len(userDefined) > 0 {
+		var meta []byte
+		meta = protowire.AppendTag(meta, 3, protowire.BytesType) // author, skipped
+		meta = protowire.AppendString(meta, "test")
+		for _, kv := range userDefined {
+			var entry []byte
+			entry = protowire.AppendTag(entry, 1, protowire.BytesType)
+			entry = protowire.AppendString(entry, kv[0])
+			entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+			entry = protowire.AppendString(entry, kv[1])
+			meta = protowire.AppendTag(meta, 100, protowire.BytesType)
+			meta = protowire.AppendBytes(meta, entry)
+		}
+		var desc []byte
+		desc = protowire.AppendTag(desc, 100, protowire.BytesType)
+		desc = protowire.AppendBytes(desc, meta)
+		model = protowire.AppendTag(model, 2, protowire.BytesType)
+		model = protowire.AppendBytes(model, desc)
+	}
 	writeTree(t, pkg, map[string]string{
 		"Manifest.json": `{"fileFormatVersion": "1.0.0", "rootModelIdentifier": "r",
 			"itemInfoEntries": {"r": {"author": "com.apple.CoreML", "name": "model.mlmodel", "path": "com.apple.CoreML/model.mlmodel"}}}`,
@@ -70,6 +90,18 @@ func TestReadModelRequirement(t *testing.T) {
 		{"mlpackage spec 8", writePackage(t, filepath.Join(dir, "p8"), 8),
 			ModelRequirement{OSVersion{14, 0, 0}, 8, "model specification version 8"}, true, ""},
 		{"mlpackage unknown spec", writePackage(t, filepath.Join(dir, "p99"), 99), ModelRequirement{}, false, "unknown Core ML specification version 99"},
+		{"mlpackage with the converter's minimum_os reasons", writePackage(t, filepath.Join(dir, "pr"), 9,
+			[2]string{"com.github.apple.coremltools.version", "9.0"},
+			[2]string{MinimumOSKey, `{"iOS":"18.0","macOS":"15.0","reasons":["palettization (constexpr_lut_to_dense, iOS 18 opset)"],"specification_version":9}`}),
+			ModelRequirement{OSVersion{15, 0, 0}, 9, "model specification version 9: palettization (constexpr_lut_to_dense, iOS 18 opset)"}, true, ""},
+		{"mlpackage whose metadata asks for more than its spec", writePackage(t, filepath.Join(dir, "pm"), 8,
+			[2]string{MinimumOSKey, `{"macOS":"14.4","reasons":[]}`}),
+			ModelRequirement{OSVersion{14, 4, 0}, 8, MinimumOSKey + " metadata"}, true, ""},
+		{"mlpackage with unreadable minimum_os", writePackage(t, filepath.Join(dir, "pu"), 8, [2]string{MinimumOSKey, "{"}),
+			ModelRequirement{OSVersion{14, 0, 0}, 8, "model specification version 8"}, true, ""},
+		{"mlmodelc userDefinedMetadata", compiled("u", `[{"specificationVersion": 9, "availability": {"macOS": "15.0"},
+			"userDefinedMetadata": {"minilm.minimum_os": "{\"macOS\":\"15.0\",\"reasons\":[\"int8 weights\"]}"}}]`),
+			ModelRequirement{OSVersion{15, 0, 0}, 9, "model specification version 9: int8 weights"}, true, ""},
 		{"mlmodelc availability", compiled("a", `[{"specificationVersion": 9, "availability": {"macOS": "15.0", "iOS": "18.0"}}]`),
 			ModelRequirement{OSVersion{15, 0, 0}, 9, "model specification version 9"}, true, ""},
 		{"mlmodelc spec only", compiled("s", `[{"specificationVersion": 8}]`),
@@ -134,11 +166,14 @@ func TestSpecVersionOfRealPackage(t *testing.T) {
 			}
 			continue
 		}
-		got, err := packageSpecVersion(pkg)
+		b, err := packageRootModel(pkg)
+		require.NoError(t, err)
+		got, err := specVersionField(b)
 		require.NoError(t, err)
 		p, err := mlpackage.Open(pkg)
 		require.NoError(t, err)
 		require.Equal(t, int(p.Model.SpecificationVersion), got, name)
+		require.Equal(t, p.Model.Description.Metadata.UserDefined, userDefinedField(b), name)
 		if name == "tiny.mlpackage" {
 			require.Equal(t, 9, got)
 		}
