@@ -23,3 +23,11 @@ func TestUnavailableOffDarwin(t *testing.T) {
 		require.Contains(t, ue.Reason, "no cgo")
 	}
 }
+
+func TestComputePlanUnavailableOffDarwin(t *testing.T) {
+	rep, err := ComputePlan("m.mlpackage", CPUAndNeuralEngine)
+	require.Nil(t, rep)
+	var ue *UnavailableError
+	require.True(t, errors.As(err, &ue), "%v", err)
+	require.ErrorIs(t, err, ErrUnavailable)
+}
