@@ -96,6 +96,15 @@ func TestCallOptions(t *testing.T) {
 				truncated++
 			}
 		}
+		counts, err := e.CountTokens(in, MaxSeqLength(16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range counts {
+			if c.Tokens != res[i].Tokens || c.Truncated != res[i].Truncated {
+				t.Fatalf("text %d: CountTokens %+v, Encode %d/%v", i, c, res[i].Tokens, res[i].Truncated)
+			}
+		}
 		if truncated == 0 || truncated == len(in) {
 			t.Fatalf("%d of %d truncated: the corpus does not exercise the flag", truncated, len(in))
 		}

@@ -166,6 +166,39 @@ func (e *Embedder) encode(ctx context.Context, texts []string, opts []CallOption
 	return out, nil
 }
 
+// TokenCount is what the tokenizer makes of one text under a call's options.
+type TokenCount struct {
+	// Tokens is the number of tokens the model reads, [CLS] and [SEP] included.
+	Tokens int
+	// Truncated tells that the text has more tokens than the limit.
+	Truncated bool
+}
+
+// CountTokens tokenizes texts as Encode would with the same options (MaxSeqLength is the
+// one that matters) without running the encoder: for usage accounting and for admission
+// control by a token budget. It is cheap: the tokenizer stops reading a text one token past
+// the limit.
+func (e *Embedder) CountTokens(texts []string, opts ...CallOption) ([]TokenCount, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	c, err := e.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TokenCount, len(texts))
+	for i, text := range texts {
+		t, err := e.tokenizeOne(text, c.maxSeq)
+		if err != nil {
+			return nil, fmt.Errorf("embed: tokenizing text %d: %w", i, err)
+		}
+		out[i] = TokenCount{Tokens: len(t.ids), Truncated: t.truncated}
+	}
+	return out, nil
+}
+
 // tokenized is one text's token ids, unpadded.
 type tokenized struct {
 	ids       []int32

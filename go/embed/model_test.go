@@ -316,6 +316,7 @@ func TestEnvironment(t *testing.T) {
 	require.Equal(t, 128, e.MaxSeqLength())
 	// Auto with a Core ML model that cannot load runs the CPU and says why.
 	require.True(t, strings.HasPrefix(e.Backend(), "cpu (coreml unavailable: "), e.Backend())
+	require.NotContains(t, e.Backend(), "unavailable: coreml", "the reason, once")
 
 	// Without FromEnv the Core ML variable is ignored: plain cpu.
 	e2, err := embed.New(embed.WithModelDir(dir))

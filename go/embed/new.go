@@ -104,7 +104,12 @@ func openBackend(cfg *config, dir string) (be backend.Backend, fallback string, 
 			if err == nil {
 				return be, "", nil
 			}
-			fallback = strings.TrimPrefix(err.Error(), "coreml: ")
+			var ue *coreml.UnavailableError
+			if errors.As(err, &ue) {
+				fallback = ue.Reason
+			} else {
+				fallback = strings.TrimPrefix(err.Error(), "coreml: ")
+			}
 		}
 	}
 	be, err = openCPU(dir)
