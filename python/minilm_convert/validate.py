@@ -21,22 +21,26 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import metadata as _md
-from .shapes import HIDDEN_SIZE, INPUT_NAMES, OUTPUT_NAME, ShapeSpec
+from .shapes import HIDDEN_SIZE, INPUT_FORMS, INPUT_NAMES, OUTPUT_NAME, ShapeSpec
 
 FP16_MAX = 65504.0
 WEIGHT_MIN_ELEMENTS = 2048  # coremltools' weight_threshold: smaller consts are never compressed
 
-# Compression ops coremltools 9.0 emits for the iOS 18 opset (observed on each variant).
+# Compression ops coremltools 9.0 emits (observed on each variant). int8 weights are
+# constexpr_blockwise_shift_scale in the iOS 18 opset and constexpr_affine_dequantize (iOS 16) below
+# it, so the int8 variants accept either, as long as it matches the package's specification version
+# (checked in check_package).
+_INT8_WEIGHT_OPS = {"constexpr_blockwise_shift_scale", "constexpr_affine_dequantize"}
 EXPECTED_OPS: Dict[str, Dict[str, object]] = {
     "default": {"require": set(), "forbid": {"constexpr_blockwise_shift_scale", "constexpr_lut_to_dense",
                                               "constexpr_affine_dequantize", "quantize", "dequantize"}},
-    "w8_per_channel": {"require": {"constexpr_blockwise_shift_scale"}, "data_dtype": "int8",
+    "w8_per_channel": {"require_one_of": _INT8_WEIGHT_OPS, "data_dtype": "int8",
                        "forbid": {"constexpr_lut_to_dense", "quantize"}},
     "int4_per_block32": {"require": {"constexpr_blockwise_shift_scale"}, "data_dtype": "int4",
                          "forbid": {"constexpr_lut_to_dense", "quantize"}},
     "palettize_uniform4_group8": {"require": {"constexpr_lut_to_dense"}, "forbid": {"constexpr_blockwise_shift_scale", "quantize"}},
     "palettize_kmeans4_group8": {"require": {"constexpr_lut_to_dense"}, "forbid": {"constexpr_blockwise_shift_scale", "quantize"}},
-    "w8a8": {"require": {"constexpr_blockwise_shift_scale", "quantize", "dequantize"}, "data_dtype": "int8",
+    "w8a8": {"require": {"quantize", "dequantize"}, "require_one_of": _INT8_WEIGHT_OPS, "data_dtype": "int8",
              "forbid": {"constexpr_lut_to_dense"}},
 }
 
@@ -180,6 +184,8 @@ def op_types(prog) -> Dict[str, int]:
 
 
 def compressed_data_dtypes(prog) -> Dict[str, int]:
+    """Element types of the quantized weights (constexpr_blockwise_shift_scale data, or
+    constexpr_affine_dequantize quantized_data below iOS 18)."""
     from coremltools.converters.mil.mil import types
 
     c: Dict[str, int] = {}
@@ -187,12 +193,25 @@ def compressed_data_dtypes(prog) -> Dict[str, int]:
         for op in func.operations:
             if op.op_type == "constexpr_blockwise_shift_scale":
                 dt = types.builtin_to_string(op.data.dtype)
-                c[dt] = c.get(dt, 0) + 1
+            elif op.op_type == "constexpr_affine_dequantize":
+                dt = types.builtin_to_string(op.quantized_data.dtype)
+            else:
+                continue
+            c[dt] = c.get(dt, 0) + 1
     return c
 
 
+def package_inputs(md: Dict[str, str]) -> Optional[Tuple[str, ...]]:
+    """The input names the package's metadata records (minilm.inputs), else None."""
+    if md.get(_md.KEY_INPUTS):
+        return tuple(json.loads(md[_md.KEY_INPUTS]))
+    return None
+
+
 # ----------------------------------------------------------------------------- main check
-def check_package(package: str, expect_variant: Optional[str] = None, expect_shapes: Optional[dict] = None) -> Report:
+def check_package(package: str, expect_variant: Optional[str] = None, expect_shapes: Optional[dict] = None,
+                  expect_inputs: Optional[str] = None) -> Report:
+    """Structural checks; expect_inputs is "single" or "two" (default: the form the metadata records)."""
     from coremltools.proto import FeatureTypes_pb2 as ft
 
     r = Report()
@@ -205,13 +224,34 @@ def check_package(package: str, expect_variant: Optional[str] = None, expect_sha
 
     # inputs
     names = [i.name for i in spec.description.input]
-    r.add("input names", names == list(INPUT_NAMES), str(names))
+    want_names = INPUT_FORMS[expect_inputs] if expect_inputs else (package_inputs(md) or INPUT_NAMES)
+    r.add("input names", names == list(want_names), f"{names}, expected {list(want_names)}")
     for i in spec.description.input:
         dt = i.type.multiArrayType.dataType
         r.add(f"input {i.name} dtype int32", dt == ft.ArrayFeatureType.INT32, ft.ArrayFeatureType.ArrayDataType.Name(dt))
     sets = [spec_shape_set(i) for i in spec.description.input]
     raw = [[list(s.shape) for s in i.type.multiArrayType.enumeratedShapes.shapes] for i in spec.description.input]
-    r.add("inputs share one index-paired shape list", len(sets) == 2 and sets[0] == sets[1] and raw[0] == raw[1], "")
+    if len(names) > 1:
+        r.add("inputs share one index-paired shape list", all(s == sets[0] for s in sets) and all(x == raw[0] for x in raw), "")
+    else:
+        from . import wrapper as _w
+
+        enc = md.get(_md.KEY_INPUT_ENCODING, "")
+        r.add("single-input id encoding recorded", enc == _md.input_encoding_value(),
+              f"{enc!r}, expected {_md.input_encoding_value()!r} (pad {_w.PAD_ID}, literal [PAD] {_w.LITERAL_PAD_ID})")
+    # minimum OS: metadata agrees with the specification version Core ML checks on load
+    if md.get(_md.KEY_MINIMUM_OS):
+        mos = json.loads(md[_md.KEY_MINIMUM_OS])
+        from .options import TARGETS
+
+        want = {v[2]: (v[0], v[1]) for v in TARGETS.values()}.get(spec.specificationVersion)
+        r.add("minimum OS matches the specification version",
+              mos.get("specification_version") == spec.specificationVersion
+              and want == (mos.get("macOS"), mos.get("iOS")),
+              f"metadata {mos}, spec version {spec.specificationVersion}")
+        two_enum = len(names) > 1 and sets and sets[0].get("kind") == "enumerated"
+        r.add("two enumerated inputs only with macOS 15 / spec 9", not two_enum or spec.specificationVersion >= 9,
+              f"spec version {spec.specificationVersion}")
     if _md.KEY_SHAPES in md:
         want_default = json.loads(md[_md.KEY_SHAPES]).get("default")
         got_default = [list(i.type.multiArrayType.shape) for i in spec.description.input]
@@ -258,7 +298,14 @@ def check_package(package: str, expect_variant: Optional[str] = None, expect_sha
     if exp is None:
         r.add("known variant", variant == "custom", f"variant {variant!r}: compression ops not checked")
     else:
-        missing = sorted(op for op in exp["require"] if op not in ops)
+        missing = sorted(op for op in exp.get("require", set()) if op not in ops)
+        one_of = exp.get("require_one_of")
+        if one_of:
+            present = sorted(op for op in one_of if op in ops)
+            # constexpr_blockwise_shift_scale is iOS 18 (spec 9); constexpr_affine_dequantize iOS 16.
+            want = "constexpr_blockwise_shift_scale" if spec.specificationVersion >= 9 else "constexpr_affine_dequantize"
+            if present != [want]:
+                missing.append(f"exactly {want} of {sorted(one_of)} for spec version {spec.specificationVersion}")
         forbidden = sorted(op for op in exp["forbid"] if op in ops)
         r.add(f"compression ops for {variant}", not missing and not forbidden,
               f"missing {missing} forbidden {forbidden}; present " +
@@ -364,18 +411,31 @@ def _batched(fn, model_dir, texts, batch=32):
     return out
 
 
-def torch_embeddings(model_dir: str, texts: Sequence[str], wrapper=None, traced=None) -> np.ndarray:
+def torch_embeddings(model_dir: str, texts: Sequence[str], wrapper=None, traced=None, inputs: str = "two") -> np.ndarray:
+    """Embeddings of the (traced) wrapper; inputs says which interface it has ("single" or "two")."""
     import torch
 
     from .convert import load_wrapper
 
-    mod = traced or wrapper or load_wrapper(model_dir)
+    mod = traced or wrapper or load_wrapper(model_dir, inputs=inputs)
 
     def fn(ids, mask):
+        feeds = program_feeds(INPUT_FORMS[inputs], ids, mask)
         with torch.no_grad():
-            return mod(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+            return mod(*(torch.from_numpy(feeds[n]) for n in INPUT_FORMS[inputs])).numpy()
 
     return _batched(fn, model_dir, texts)
+
+
+def program_feeds(input_names: Sequence[str], ids: np.ndarray, mask: np.ndarray) -> Dict[str, np.ndarray]:
+    """The feeds of a program with these inputs for the padded batch (ids, mask)."""
+    from .wrapper import single_input_ids
+
+    if tuple(input_names) == INPUT_FORMS["single"]:
+        return {"input_ids": single_input_ids(ids, mask)}
+    if tuple(input_names) == INPUT_FORMS["two"]:
+        return {"input_ids": ids, "attention_mask": mask}
+    raise ValueError(f"program inputs {list(input_names)}: expected {INPUT_FORMS['single']} or {INPUT_FORMS['two']}")
 
 
 def program_embeddings(package: str, model_dir: str, texts: Sequence[str]) -> np.ndarray:
@@ -383,7 +443,8 @@ def program_embeddings(package: str, model_dir: str, texts: Sequence[str]) -> np
 
     prog = load_program(load(package))
     func = prog.functions["main"]
-    return _batched(lambda ids, mask: evaluate(func, {"input_ids": ids, "attention_mask": mask})[OUTPUT_NAME],
+    names = list(func.inputs)
+    return _batched(lambda ids, mask: evaluate(func, program_feeds(names, ids, mask))[OUTPUT_NAME],
                     model_dir, texts, batch=8)
 
 

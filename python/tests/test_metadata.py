@@ -30,3 +30,11 @@ def test_metadata(converted, model_dir):
     assert "mean pooling" in md[M.KEY_POOLING]
     assert float(md[M.KEY_MASK]) == -1e4 and float(md[M.KEY_EPS]) == 1e-7
     assert not any(converted["path"] in v for v in md.values()), "no absolute paths in metadata"
+    # The single-input default: macOS 14 / iOS 17, and the id encoding of go/backend/coreml/inputs.go.
+    assert json.loads(md[M.KEY_MINIMUM_OS]) == {"macOS": "14.0", "iOS": "17.0", "specification_version": 8,
+                                                "reasons": []}
+    assert spec.specificationVersion == 8
+    assert json.loads(md[M.KEY_INPUTS]) == ["input_ids"]
+    assert json.loads(md[M.KEY_INPUT_ENCODING]) == {"pad_id": 0, "literal_pad_id": -1}
+    assert "macOS 14.0+ / iOS 17.0+" in d.shortDescription and "-1" in d.shortDescription
+    assert "-1" in spec.description.input[0].shortDescription

@@ -11,7 +11,7 @@ def test_io_signature(converted):
     from coremltools.proto import FeatureTypes_pb2 as ft
 
     spec = V.load(converted["path"]).get_spec()
-    assert [i.name for i in spec.description.input] == ["input_ids", "attention_mask"]
+    assert [i.name for i in spec.description.input] == ["input_ids"]  # --inputs single, the default
     for i in spec.description.input:
         assert i.type.multiArrayType.dataType == ft.ArrayFeatureType.INT32
         assert V.spec_shape_set(i) == {"kind": "enumerated", "shapes": [[1, 16], [1, 64], [4, 16], [4, 64]]}

@@ -30,6 +30,51 @@ def test_defaults_are_range_dims_from_the_guide(p):
     assert o.attn_implementation == "eager"
     assert o.quantize is None and o.palettize_nbits is None and not o.activation_quantize
     assert o.variant == "default"
+    assert o.inputs == "single" and o.input_names == ("input_ids",)
+    assert o.flag_dict()["inputs"] == "single"
+
+
+def test_inputs_flag(p):
+    assert p("--inputs", "two").input_names == ("input_ids", "attention_mask")
+    assert p("--inputs", "single").input_names == ("input_ids",)
+    with pytest.raises(OptionsError):
+        p("--inputs", "three")
+
+
+@pytest.mark.parametrize(
+    "args, target",
+    [
+        ([], "macOS14"),
+        (["--enumerated-shapes"], "macOS14"),  # one enumerated input is allowed below iOS 18
+        (["--enumerated-shapes", "--inputs", "two"], "macOS15"),  # two are not
+        (["--inputs", "two"], "macOS14"),  # two RangeDim inputs are
+        (["--enumerated-shapes", "--variant", "w8_per_channel"], "macOS14"),  # constexpr_affine_dequantize
+        (["--enumerated-shapes", "--variant", "w8a8"], "macOS14"),  # activation quantization needs iOS 17
+        (["--enumerated-shapes", "--variant", "int4_per_block32"], "macOS15"),
+        (["--enumerated-shapes", "--variant", "palettize_uniform4_group8"], "macOS15"),
+        (["--enumerated-shapes", "--variant", "palettize_kmeans4_group8"], "macOS15"),
+        (["--quantize", "int8", "--quantize-granularity", "per_block"], "macOS15"),
+        (["--quantize", "int4", "--quantize-granularity", "per_channel"], "macOS15"),
+    ],
+)
+def test_minimum_os(p, args, target):
+    m = p(*args).minimum_os()
+    assert m.target == target
+    assert bool(m.reasons) == (target == "macOS15")
+    assert (m.macos, m.ios, m.specification_version) == {"macOS14": ("14.0", "17.0", 8),
+                                                         "macOS15": ("15.0", "18.0", 9)}[target]
+
+
+def test_minimum_os_matches_coremltools():
+    """The deployment targets' specification versions are coremltools' own."""
+    import coremltools as ct
+    from coremltools import _SPECIFICATION_VERSION_IOS_17, _SPECIFICATION_VERSION_IOS_18
+
+    from minilm_convert.options import TARGETS
+
+    assert ct.target.macOS14 == ct.target.iOS17 and ct.target.macOS15 == ct.target.iOS18
+    assert TARGETS["macOS14"][2] == _SPECIFICATION_VERSION_IOS_17 == 8
+    assert TARGETS["macOS15"][2] == _SPECIFICATION_VERSION_IOS_18 == 9
 
 
 def test_default_enumerated_grid():
@@ -178,9 +223,26 @@ def test_help_documents_grid_and_flags():
     for flag in ("--model-dir", "--output", "--enumerated-shapes", "--batch-sizes", "--seq-lengths", "--batch-range",
                  "--seq-range", "--attn-implementation", "--quantize", "--quantize-granularity", "--quantize-block-size",
                  "--palettize-nbits", "--palettize-mode", "--palettize-granularity", "--palettize-group-size",
-                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant"):
+                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant", "--inputs"):
         assert flag in h
     assert "70 shapes" in h and "128" in h
+    flat = " ".join(h.split())
+    # --inputs says why the single-input model is the default, and what each form needs.
+    assert "refuses more than one enumerated-shape input below iOS 18 / macOS 15" in flat
+    assert "one enumerated input is allowed on older targets" in flat
+    assert "loads on macOS 14 / iOS 17" in flat
+    assert "passed as id -1" in flat and "(default: single)" in flat
+    assert "minilm.minimum_os" in flat
+
+
+def test_cli_help_exits_zero(capsys):
+    import convert_model
+
+    with pytest.raises(SystemExit) as e:
+        convert_model.main(["--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--inputs {single,two}" in out and "macOS 14 / iOS 17" in out
 
 
 def test_cli_exit_code_on_invalid(capsys):

@@ -129,7 +129,7 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	start := time.Now()
 	vecs, err := e.Embed(ctx, d.Texts)
 	if err != nil {
-		return nil, err
+		return nonFiniteScores(d, cb, start, err)
 	}
 	s := &Scores{Texts: len(d.Texts), MinCos: Float(math.NaN()), MinCosText: -1}
 	var sum float64
@@ -150,7 +150,7 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	uniq, index := (&fixtures.STSB{Gold: d.Gold, S1: d.S1, S2: d.S2}).Distinct()
 	sv, err := e.Embed(ctx, uniq)
 	if err != nil {
-		return nil, err
+		return nonFiniteScores(d, cb, start, err)
 	}
 	sims := make([]float64, len(d.Gold))
 	for i := range d.Gold {
@@ -161,6 +161,23 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	s.NonFinite, s.HiddenCount = atomic.LoadInt64(&cb.nonFinite), atomic.LoadInt64(&cb.values)
 	s.Seconds = time.Since(start).Seconds()
 	return s, nil
+}
+
+// nonFiniteScores turns an embedding error into scores when the backend produced NaN or Inf
+// at real tokens: go/embed refuses to return such vectors, and for the gate that is a
+// measured failure (a NaN vector matches nothing: cosine -1), not a run error. Any other
+// error is returned as is.
+func nonFiniteScores(d *Data, cb *counting, start time.Time, err error) (*Scores, error) {
+	n := atomic.LoadInt64(&cb.nonFinite)
+	if n == 0 {
+		return nil, err
+	}
+	return &Scores{
+		Texts: len(d.Texts), MeanCos: -1, MinCos: -1, MinCosText: -1,
+		Pairs: len(d.Gold), Spearman: Float(math.NaN()),
+		NonFinite: n, HiddenCount: atomic.LoadInt64(&cb.values),
+		Seconds: time.Since(start).Seconds(),
+	}, nil
 }
 
 // Float is a float64 that encodes NaN and ±Inf as JSON null (encoding/json rejects them).

@@ -8,6 +8,8 @@
 //	       --stsb testdata/stsb/stsb-test.tsv [--fp16] [--quick] [--json out.json]
 //
 // MODEL holds tokenizer.json (and model.safetensors for the float32 reference run).
+// Both interfaces of the converter are gated (mil.Backend tells them apart): the default
+// single-input model (input_ids alone, mask derived inside) and the two-input model.
 //
 // What is measured:
 //   - cosine between the package's embedding and the reference vector of each corpus
@@ -39,6 +41,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/mil"
@@ -57,6 +60,8 @@ type config struct {
 type Result struct {
 	Package       string     `json:"package"`
 	Variant       string     `json:"variant"`
+	Inputs        []string   `json:"inputs"`               // input_ids alone (single-input model) or with attention_mask
+	MinimumOS     string     `json:"minimum_os,omitempty"` // the package's minilm.minimum_os metadata
 	Class         string     `json:"class"`
 	Mode          string     `json:"mode"`
 	Quick         bool       `json:"quick"`
@@ -157,6 +162,10 @@ func RunPackage(ctx context.Context, c config, pkg *mlpackage.Package, log io.Wr
 		res.Mode = "fp16"
 	}
 	res.Variant = variantName(pkg)
+	for _, f := range pkg.Model.Description.Inputs {
+		res.Inputs = append(res.Inputs, f.Name)
+	}
+	res.MinimumOS = pkg.Model.Description.Metadata.UserDefined[coreml.MinimumOSKey]
 	res.Class = c.class
 	if res.Class == "" {
 		res.Class = classOf(res.Variant)
@@ -175,7 +184,7 @@ func RunPackage(ctx context.Context, c config, pkg *mlpackage.Package, log io.Wr
 		return nil, err
 	}
 	res.LoadSeconds = time.Since(t0).Seconds()
-	fmt.Fprintf(log, "mlgate: %s (%s, %s): loaded in %.1fs; %d texts, %d STS-B pairs\n", res.Variant, res.Class, res.Mode, res.LoadSeconds, len(d.Texts), len(d.Gold))
+	fmt.Fprintf(log, "mlgate: %s (%s, %s, inputs %v): loaded in %.1fs; %d texts, %d STS-B pairs\n", res.Variant, res.Class, res.Mode, res.Inputs, res.LoadSeconds, len(d.Texts), len(d.Gold))
 	res.Scores, err = Evaluate(ctx, be, c.modelDir, d, c.maxSeq)
 	if err != nil {
 		return nil, err
