@@ -430,3 +430,51 @@ func TestCompareAndExtremumOps(t *testing.T) {
 		}
 	}
 }
+
+// TestIOS17ConstexprAttributes runs tiny_ios17.mlpackage, an iOS 17 (specification version
+// 8) program as the macOS 14 packages are: its constexpr_affine_dequantize carries its
+// operands as attributes, which Load must read (the int8 variants' weights arrive this way).
+func TestIOS17ConstexprAttributes(t *testing.T) {
+	const dir = "../mlpackage/testdata/tiny_ios17.mlpackage"
+	b, err := os.ReadFile("../mlpackage/testdata/tiny_ios17_expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		IDs    [][]int32 `json:"input_ids"`
+		Hidden []float32 `json:"last_hidden_state"`
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := mlpackage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pkg.Model.SpecificationVersion != 8 {
+		t.Fatalf("specification version %d, want 8", pkg.Model.SpecificationVersion)
+	}
+	op := findOp(t, pkg, func(op *mlpackage.Operation) bool { return op.Type == "constexpr_affine_dequantize" })
+	if len(op.Inputs) != 0 || op.Attributes["quantized_data"] == nil {
+		t.Fatalf("constexpr_affine_dequantize: inputs %v, attributes %d: not the iOS 17 form", op.Inputs, len(op.Attributes))
+	}
+	prog, err := Load(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	rows, seq := len(want.IDs), len(want.IDs[0])
+	ids := NewTensor(mlpackage.Int32, []int{rows, seq})
+	for r := range want.IDs {
+		for j, v := range want.IDs[r] {
+			ids.Data[r*seq+j] = float32(v)
+		}
+	}
+	res, err := prog.Run(map[string]*Tensor{coreml.InputIDsName: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(res[coreml.OutputName].Data, want.Hidden); d != 0 {
+		t.Errorf("max |Go - NumPy| = %g, want 0 (same float16 weights)", d)
+	}
+}

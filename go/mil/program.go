@@ -175,6 +175,23 @@ func Load(pkg *mlpackage.Package, opts ...Option) (*Program, error) {
 				s.in[name] = append(s.in[name], id)
 			}
 		}
+		if strings.HasPrefix(op.Type, "constexpr_") {
+			// Up to the iOS 17 opset (specification version 8) constexpr ops hold their
+			// operands as attributes, not inputs: coremltools 9.0's
+			// converters/mil/backend/mil/load.py translate_constexpr writes
+			// attributes[param] for opset_version <= _SPECIFICATION_VERSION_IOS_17. This is
+			// how int8 weights (constexpr_affine_dequantize) of a macOS 14 package arrive.
+			for name, v := range op.Attributes {
+				if name == "name" || s.in[name] != nil {
+					continue
+				}
+				c, err := pkg.ConstValue(v)
+				if err != nil {
+					return nil, fmt.Errorf("mil: %s: attribute %s: %w", where, name, err)
+				}
+				s.in[name] = []int{newVar(p.constTensor(c))}
+			}
+		}
 		for _, out := range op.Outputs {
 			var tt *mlpackage.TensorType
 			if out.Type != nil {

@@ -13,7 +13,7 @@ seed corpus. Expected outputs come from a NumPy evaluation of the same graph, wr
 tiny_expected.json. Run with the pinned coremltools 9.0 (deterministic: fixed seed; the
 manifest's item ids are random per save, the model and weights are not):
 
-    /tmp/devvenv/bin/python python/reference/make_tiny_mlpackage.py --out go/mlpackage/testdata [--which single]
+    /tmp/devvenv/bin/python python/reference/make_tiny_mlpackage.py --out go/mlpackage/testdata [--which single|ios17]
 """
 import argparse
 import json
@@ -169,15 +169,52 @@ def write(out, single):
     print("wrote", pkg)
 
 
+# tiny_ios17.mlpackage: an iOS 17 (specification version 8) program, the opset of the macOS 14
+# packages, whose constexpr_affine_dequantize holds its operands as attributes (coremltools'
+# translate_constexpr serializes constexpr inputs as attributes up to iOS 17). int8 table with
+# a per-row zero point and scale, gathered at maximum(ids, 0).
+aff_q = rng.integers(-127, 128, (V, D)).astype(np.int8)
+aff_zp = rng.integers(-3, 4, (V,)).astype(np.int8)
+aff_s = f16(rng.uniform(0.001, 0.02, (V,)))
+
+
+def write_ios17(out):
+    b, s = get_new_symbol(), get_new_symbol()
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(b, s), dtype=types.int32)], opset_version=ct.target.iOS17)
+    def prog(input_ids):
+        w = mb.constexpr_affine_dequantize(quantized_data=aff_q, zero_point=aff_zp, scale=aff_s, axis=0, name="w")
+        x = mb.gather(x=w, indices=mb.cast(x=mb.maximum(x=input_ids, y=np.int32(0)), dtype="uint16"), axis=0)
+        return mb.cast(x=x, dtype="fp32", name="last_hidden_state")
+
+    shapes = [[1, 4], [2, 4]]
+    m = ct.convert(prog, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS17,
+                   compute_precision=ct.precision.FLOAT32, pass_pipeline=ct.PassPipeline.EMPTY,
+                   inputs=[ct.TensorType(name="input_ids", shape=ct.EnumeratedShapes(shapes=shapes, default=shapes[0]),
+                                         dtype=np.int32)], skip_model_load=True)
+    pkg = os.path.join(out, "tiny_ios17.mlpackage")
+    shutil.rmtree(pkg, ignore_errors=True)
+    m.save(pkg)
+    ids = np.array([[1, 15, -1, 0], [7, 3, 0, 0]], dtype=np.int32)
+    table = ((aff_q.astype(np.float32) - aff_zp.astype(np.float32)[:, None]) * aff_s.astype(np.float32)[:, None])
+    table = table.astype(np.float16).astype(np.float32)  # the decompressed weight is float16
+    hidden = table[np.maximum(ids, 0)]
+    with open(os.path.join(out, "tiny_ios17_expected.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "last_hidden_state": hidden.ravel().tolist()}, f)
+    print("wrote", pkg)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--which", choices=("both", "two", "single"), default="both")
+    ap.add_argument("--which", choices=("both", "two", "single", "ios17"), default="both")
     args = ap.parse_args()
     if args.which in ("both", "two"):
         write(args.out, single=False)
     if args.which in ("both", "single"):
         write(args.out, single=True)
+    if args.which in ("both", "ios17"):
+        write_ios17(args.out)
 
 
 if __name__ == "__main__":
