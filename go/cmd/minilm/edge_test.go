@@ -151,12 +151,17 @@ func TestSpecialDestinations(t *testing.T) {
 	vars := modelVars(t)
 	// As root, a regression would replace the device node: test on a private null device
 	// then (root may create one), /dev/null otherwise (where the bug fails on permissions).
+	// Where root may not create devices (Bazel's sandbox), the device case is left to the
+	// FIFO below, which takes the same branch (any existing non-regular file).
 	dest := "/dev/null"
 	if os.Geteuid() == 0 {
 		dest = filepath.Join(t.TempDir(), "null")
-		require.NoError(t, syscall.Mknod(dest, syscall.S_IFCHR|0o666, int(1<<8|3)), "mknod c 1 3")
+		if err := syscall.Mknod(dest, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
+			t.Logf("no device test here (mknod c 1 3: %v); the FIFO case covers the branch", err)
+			dest = ""
+		}
 	}
-	{
+	if dest != "" {
 		r := runCLIWith(t, strings.NewReader("a\nb\n"), vars, "embed", "-o", dest)
 		require.Equal(t, exitOK, r.code, r.stderr)
 		fi, err := os.Stat(dest)

@@ -4,10 +4,12 @@
 //
 //	minilm embed [flags] [FILE]        embed texts (one per line, or JSONL) into JSONL or .npy
 //	minilm similarity [flags] [TEXT...] print the cosine similarity matrix of a few texts
+//	minilm serve [flags]               serve embeddings over HTTP (OpenAI- and TEI-compatible)
+//	minilm coreml-plan MODEL           print where Core ML plans to run a model's operations
 //	minilm version                     print the version
 //	minilm help [COMMAND]              show help
 //
-// Run `minilm help embed` or `minilm help similarity` for the flags. The model directory
+// Run `minilm help COMMAND` for the flags. The model directory
 // comes from --model-dir, $MINILM_MODEL_DIR, or the Bazel runfiles of
 // //models:minilm_weights (so `bazel run //go/cmd/minilm -- similarity` works as is).
 package main
@@ -124,6 +126,8 @@ mean pooling, L2-normalized; the same vectors as sentence-transformers).
 Usage:
   minilm embed [flags] [FILE]          embed texts into JSONL or .npy
   minilm similarity [flags] [TEXT...]  cosine similarity matrix of a few texts
+  minilm serve [flags]                 HTTP server: OpenAI /v1/embeddings and TEI /embed
+  minilm coreml-plan MODEL             where Core ML plans each operation (macOS 14.4+)
   minilm version                       print the version
   minilm help [COMMAND]                show help for a command
 
@@ -133,6 +137,7 @@ Examples:
   minilm embed texts.txt -o vectors.npy             # one text per line
   minilm embed docs.jsonl --field body > out.jsonl  # JSONL input, "id" kept
   echo "hello world" | minilm embed
+  minilm serve --addr 127.0.0.1:8080                # embeddings over HTTP
 
 Model files (config.json, tokenizer.json, model.safetensors) come from --model-dir,
 $MINILM_MODEL_DIR, or the runfiles of //models:minilm_weights under bazel run.
@@ -155,6 +160,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runSimilarity(ctx, rest, e)
 	case "coreml-plan":
 		err = runCoreMLPlan(rest, e)
+	case "serve":
+		err = runServe(ctx, rest, e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "-help", "--help":
@@ -221,6 +228,10 @@ func runHelp(args []string, e env) int {
 		fs.Usage()
 	case "coreml-plan":
 		return helpCoreMLPlan(e)
+	case "serve":
+		fs, _ := serveFlags(e)
+		fs.SetOutput(e.stdout)
+		fs.Usage()
 	case "version", "help":
 		fmt.Fprint(e.stdout, usage)
 	default:
