@@ -60,7 +60,7 @@ func Main(m *testing.M) int {
 	if n == 0 {
 		return code
 	}
-	msg := fmt.Sprintf("%d model tests skipped: set %s to the model directory (see README; -v shows each reason)\n", n, EnvModelDir)
+	msg := fmt.Sprintf("%d model tests skipped: model files not configured (%s, see README; -v shows each reason)\n", n, EnvModelDir)
 	fmt.Print(msg)
 	if f := flag.Lookup("test.v"); f != nil && f.Value.String() != "false" {
 		return code
