@@ -40,6 +40,9 @@ var (
 	sharedErr  error
 )
 
+// TestMain counts the model tests skipped without MINILM_MODEL_DIR.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
+
 func newEmbedder(t *testing.T) *embed.Embedder {
 	t.Helper()
 	dir := testmodel.ModelDir(t)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ import (
 	"github.com/minilm-coreml/minilm/go/embed"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 )
+
+// TestMain counts the model tests skipped without MINILM_MODEL_DIR.
+func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
 
 var (
 	embOnce sync.Once

@@ -3,24 +3,21 @@
 package coreml_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
+	"github.com/minilm-coreml/minilm/go/internal/fixtures"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/plan"
+	"github.com/minilm-coreml/minilm/go/pooling"
 )
 
 // EnvModel names the Core ML model the parity test loads: a compiled .mlmodelc, or an
@@ -39,8 +36,8 @@ func TestParityWithSentenceTransformers(t *testing.T) {
 	if modelPath == "" {
 		t.Skipf("%s is not set: point it at all-MiniLM-L6-v2.mlmodelc or .mlpackage", EnvModel)
 	}
-	fixtures := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
-	refPath := filepath.Join(fixtures, "embeddings.npy")
+	dir := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
+	refPath := filepath.Join(dir, "embeddings.npy")
 
 	units := coreml.CPUAndNeuralEngine
 	if s := os.Getenv("MINILM_COREML_UNITS"); s != "" {
@@ -66,16 +63,16 @@ func TestParityWithSentenceTransformers(t *testing.T) {
 		t.Logf("cold %v", r)
 	}
 
-	texts, err := readFixtures(fixtures)
+	texts, err := readFixtures(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, dim, err := readNpyFloat32(refPath)
+	ref, err := fixtures.ReadEmbeddings(refPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dim != b.HiddenSize() || len(ref) != len(texts)*dim {
-		t.Fatalf("reference %s holds %d values of width %d, corpus has %d texts of width %d", refPath, len(ref), dim, len(texts), b.HiddenSize())
+	if len(ref) != len(texts) || len(ref[0]) != b.HiddenSize() {
+		t.Fatalf("reference %s holds %d vectors of width %d, corpus has %d texts of width %d", refPath, len(ref), len(ref[0]), len(texts), b.HiddenSize())
 	}
 
 	shapes := b.Shapes()
@@ -109,9 +106,9 @@ func TestParityWithSentenceTransformers(t *testing.T) {
 			t.Fatalf("texts %d..%d: %v", start, start+rows, err)
 		}
 		for r := 0; r < rows; r++ {
-			emb := meanPoolNormalize(out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
+			emb := meanPoolNormalize(t, out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
 			i := start + r
-			c := cosine(emb, ref[i*H:(i+1)*H])
+			c := vecmath.Cosine(emb, ref[i])
 			if math.IsNaN(c) || c < minCosine {
 				t.Errorf("text %d (%q): cosine %.6f < %v", i, abbrev(texts[i].Text), c, minCosine)
 			}
@@ -134,20 +131,21 @@ func TestParityEveryShape(t *testing.T) {
 	if modelPath == "" {
 		t.Skipf("%s is not set", EnvModel)
 	}
-	fixtures := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
+	dir := filepath.Dir(testmodel.RepoFile(t, "testdata/fixtures/embeddings.npy"))
 	b, err := coreml.New(modelPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	texts, err := readFixtures(fixtures)
+	texts, err := readFixtures(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, H, err := readNpyFloat32(filepath.Join(fixtures, "embeddings.npy"))
+	ref, err := fixtures.ReadEmbeddings(filepath.Join(dir, "embeddings.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	H := b.HiddenSize()
 	var shapes []plan.Shape
 	switch s := b.Shapes().(type) {
 	case plan.Enumerated:
@@ -184,8 +182,8 @@ func TestParityEveryShape(t *testing.T) {
 		worst := 2.0
 		for r := 0; r < shape.Batch; r++ {
 			i := fit[(r*7)%len(fit)]
-			emb := meanPoolNormalize(out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
-			if c := cosine(emb, ref[i*H:(i+1)*H]); math.IsNaN(c) || c < worst {
+			emb := meanPoolNormalize(t, out[r*shape.Seq*H:(r+1)*shape.Seq*H], in.Mask[r*shape.Seq:(r+1)*shape.Seq], H)
+			if c := vecmath.Cosine(emb, ref[i]); math.IsNaN(c) || c < worst {
 				worst = c
 			}
 		}
@@ -240,24 +238,14 @@ func readFixtures(dir string) ([]text, error) {
 	if err := readJSON(filepath.Join(dir, "embeddings.json"), &meta); err != nil {
 		return nil, err
 	}
-	texts := map[int]string{}
-	err := eachJSONLine(filepath.Join(dir, "corpus.jsonl"), func(line []byte) error {
-		var rec struct {
-			ID   int    `json:"id"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return err
-		}
-		texts[rec.ID] = rec.Text
-		return nil
-	})
+	corpus, err := fixtures.ReadCorpus(filepath.Join(dir, "corpus.jsonl"))
 	if err != nil {
 		return nil, err
 	}
+	texts := fixtures.Texts(corpus)
 	out := make([]text, len(texts))
 	seen := 0
-	err = eachJSONLine(filepath.Join(dir, "tokens.jsonl"), func(line []byte) error {
+	err = fixtures.EachJSONLine(filepath.Join(dir, "tokens.jsonl"), func(line []byte) error {
 		var rec struct {
 			ID            int     `json:"id"`
 			MaxLen        int     `json:"max_len"`
@@ -297,103 +285,15 @@ func readJSON(path string, v interface{}) error {
 	return nil
 }
 
-func eachJSONLine(path string, f func([]byte) error) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
+// meanPoolNormalize is sentence-transformers' pooling for all-MiniLM-L6-v2 (package pooling):
+// the mean of the hidden states of masked-in tokens, L2-normalized.
+func meanPoolNormalize(t *testing.T, hidden []float32, mask []int32, H int) []float32 {
+	v := make([]float32, H)
+	if err := pooling.MeanPool(v, hidden, mask, 1, len(mask), H); err != nil {
+		t.Fatal(err)
 	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		if err := f(sc.Bytes()); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-	}
-	return sc.Err()
-}
-
-var npyShapeRE = regexp.MustCompile(`'shape':\s*\((\d+),\s*(\d+)\s*\)`)
-
-// readNpyFloat32 reads a little-endian float32 C-order 2-D .npy array.
-func readNpyFloat32(path string) (data []float32, cols int, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(b) < 10 || string(b[:6]) != "\x93NUMPY" {
-		return nil, 0, fmt.Errorf("%s: not a .npy file", path)
-	}
-	var hlen, off int
-	switch b[6] {
-	case 1:
-		hlen, off = int(binary.LittleEndian.Uint16(b[8:10])), 10
-	case 2, 3:
-		hlen, off = int(binary.LittleEndian.Uint32(b[8:12])), 12
-	default:
-		return nil, 0, fmt.Errorf("%s: .npy version %d", path, b[6])
-	}
-	if off+hlen > len(b) {
-		return nil, 0, fmt.Errorf("%s: truncated header", path)
-	}
-	header := string(b[off : off+hlen])
-	if !strings.Contains(header, "'descr': '<f4'") || !strings.Contains(header, "'fortran_order': False") {
-		return nil, 0, fmt.Errorf("%s: want a little-endian float32 C-order array, header %s", path, header)
-	}
-	m := npyShapeRE.FindStringSubmatch(header)
-	if m == nil {
-		return nil, 0, fmt.Errorf("%s: want a 2-D array, header %s", path, header)
-	}
-	rows, _ := strconv.Atoi(m[1])
-	cols, _ = strconv.Atoi(m[2])
-	body := b[off+hlen:]
-	if len(body) != rows*cols*4 {
-		return nil, 0, fmt.Errorf("%s: %d data bytes for shape (%d, %d)", path, len(body), rows, cols)
-	}
-	data = make([]float32, rows*cols)
-	for i := range data {
-		data[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
-	}
-	return data, cols, nil
-}
-
-// meanPoolNormalize is sentence-transformers' pooling for all-MiniLM-L6-v2: the mean of
-// the hidden states of masked-in tokens, L2-normalized.
-func meanPoolNormalize(hidden []float32, mask []int32, H int) []float64 {
-	v := make([]float64, H)
-	n := 0.0
-	for t, m := range mask {
-		if m == 0 {
-			continue
-		}
-		n++
-		for c := 0; c < H; c++ {
-			v[c] += float64(hidden[t*H+c])
-		}
-	}
-	norm := 0.0
-	for c := range v {
-		v[c] /= n
-		norm += v[c] * v[c]
-	}
-	norm = math.Sqrt(norm)
-	for c := range v {
-		v[c] /= norm
-	}
+	pooling.Normalize(v)
 	return v
-}
-
-func cosine(a []float64, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += a[i] * float64(b[i])
-		na += a[i] * a[i]
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 func abbrev(s string) string {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 )
 
 // envChild makes the test binary run the CLI's main instead of the tests: signal tests
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(testmodel.Main(m))
 }
 
 // child is the CLI running as a separate process.
