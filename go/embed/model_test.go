@@ -227,25 +227,6 @@ func TestBadInput(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-// modelCopy makes a model directory of links to the real files, with name replaced by data
-// (or left out if data is nil).
-func modelCopy(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	src := testmodel.ModelDir(t)
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
-		p := filepath.Join(dir, f)
-		if f == name {
-			if data != nil {
-				require.NoError(t, os.WriteFile(p, data, 0o644))
-			}
-			continue
-		}
-		require.NoError(t, os.Symlink(filepath.Join(src, f), p))
-	}
-	return dir
-}
-
 func TestBrokenModelDir(t *testing.T) {
 	src := testmodel.ModelDir(t)
 	weights, err := os.ReadFile(filepath.Join(src, "model.safetensors"))
@@ -265,7 +246,7 @@ func TestBrokenModelDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := modelCopy(t, tt.file, tt.data)
+			dir := testmodel.CopyWith(t, tt.file, tt.data)
 			e, err := embed.New(embed.WithModelDir(dir), embed.WithBackend(embed.CPU))
 			if err == nil {
 				e.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minilm-coreml/minilm/go/embed"
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/npy"
 )
 
@@ -255,24 +256,6 @@ func TestStreamEqualsLibrary(t *testing.T) {
 	}
 }
 
-// brokenModel copies the model directory (by symlink) with one file replaced by data, or
-// removed when data is nil.
-func brokenModel(t *testing.T, src, name string, data []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "tokenizer.json", "model.safetensors"} {
-		p := filepath.Join(dir, f)
-		if f == name {
-			if data != nil {
-				require.NoError(t, os.WriteFile(p, data, 0o644))
-			}
-			continue
-		}
-		require.NoError(t, os.Symlink(filepath.Join(src, f), p))
-	}
-	return dir
-}
-
 // withTensor returns a copy of a safetensors file with one value of tensor name replaced
 // (float32 tensors), or with the tensor's dtype field rewritten when dtype is set.
 func withTensor(t *testing.T, weights []byte, name string, value float32, dtype string) []byte {
@@ -333,7 +316,7 @@ func TestModelFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := brokenModel(t, src, tc.file, tc.data)
+			dir := testmodel.CopyWith(t, tc.file, tc.data)
 			outDir := t.TempDir()
 			out := filepath.Join(outDir, "v.npy")
 			r := runCLIWith(t, strings.NewReader("a\nb\n"), nil, "embed", "--model-dir", dir, "--backend", "cpu", "-o", out)

@@ -94,3 +94,29 @@ func RepoFile(tb testing.TB, rel string) string {
 		dir = parent
 	}
 }
+
+// ModelFiles are the files of a model directory.
+var ModelFiles = []string{"config.json", "tokenizer.json", "model.safetensors"}
+
+// CopyWith makes a model directory of links to the files of ModelDir, with the file name
+// replaced by data, or left out when data is nil: a broken model for error tests.
+func CopyWith(tb testing.TB, name string, data []byte) string {
+	tb.Helper()
+	src := ModelDir(tb)
+	dir := tb.TempDir()
+	for _, f := range ModelFiles {
+		p := filepath.Join(dir, f)
+		if f == name {
+			if data != nil {
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					tb.Fatal(err)
+				}
+			}
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src, f), p); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
