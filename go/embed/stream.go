@@ -9,6 +9,10 @@ import (
 
 // TextSource yields the texts of a stream. Next returns the next text, or io.EOF after the
 // last one; any other error ends the stream with that error.
+//
+// Stream tokenizes each text before it calls Next again and keeps nothing of it but its token
+// ids, so a source may return strings that alias a buffer it reuses (a reader of huge lines
+// need not allocate each one).
 type TextSource interface {
 	Next() (string, error)
 }
