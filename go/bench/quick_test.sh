@@ -10,8 +10,10 @@ set -euo pipefail
 bin="$1" check="$2" model="$3" data="$4" files="$5"
 shift 5
 out="${TEST_TMPDIR:-$(mktemp -d)}/out"
+peers=sentence-transformers,onnxruntime
+case "$(basename "$bin")" in serve*) peers=infinity ;; esac
 "$bin" --quick --out "$out" --model-dir "$model" --data-dir "$data" \
-  --peers sentence-transformers,onnxruntime --python /nonexistent/python3
+  --peers "$peers" --python /nonexistent/python3
 "$check" "$out" "$files" "$@"
 grep -q "not run\|Not run" "$out/report.md"
 echo "PASS: $(basename "$bin") --quick"

@@ -26,7 +26,8 @@ type jobResult struct {
 
 // batcher forms batches across requests: it takes the first waiting job, then keeps adding
 // jobs with the same options until the batch holds maxTokens tokens or maxRequests jobs, or
-// maxWait has passed since it started the batch, and runs the batch as one Encode call, whose
+// maxWait has passed since it started the batch (no wait at all when the last batch held one
+// request: under no load, waiting only adds latency), and runs the batch as one Encode call, whose
 // planner cuts it into the backend's shapes. One batch runs at a time; requests that arrive
 // meanwhile wait in the queue and form the next batch, so batches grow with the load.
 type batcher struct {
@@ -38,6 +39,9 @@ type batcher struct {
 	metrics     *metrics
 	carry       []*job // taken from the queue but not fitting the batch being formed
 	waiting     int64  // jobs enqueued and not yet in a batch (queue depth)
+	// lastRequests is the size of the last batch formed: the load signal that decides
+	// whether the next batch waits up to maxWait to fill.
+	lastRequests int
 }
 
 // submit enqueues j. The queue holds every admitted request, so it never blocks.
@@ -66,6 +70,11 @@ func (b *batcher) next(ctx context.Context, timeout <-chan time.Time) *job {
 		j := b.carry[0]
 		b.carry = b.carry[1:]
 		return j
+	}
+	select { // a queued job first, even when the timeout has passed
+	case j := <-b.queue:
+		return j
+	default:
 	}
 	select {
 	case j := <-b.queue:
@@ -99,7 +108,13 @@ func (b *batcher) form(ctx context.Context) []*job {
 	}
 	b.dequeued(first)
 	batch, tokens := []*job{first}, first.tokens
-	timer := time.NewTimer(b.maxWait)
+	// Waiting for a batch to fill pays only under load: when the last batch held a single
+	// request, take what is queued now and go, so a lone client never waits for company.
+	wait := b.maxWait
+	if b.lastRequests <= 1 {
+		wait = 0
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	var skipped []*job
 	for len(batch) < b.maxRequests && tokens < b.maxTokens {
@@ -124,6 +139,7 @@ func (b *batcher) form(ctx context.Context) []*job {
 		tokens += j.tokens
 	}
 	b.carry = append(skipped, b.carry...)
+	b.lastRequests = len(batch)
 	return batch
 }
 

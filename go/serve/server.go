@@ -45,7 +45,8 @@ type Config struct {
 	// MaxBatchRequests is the most requests one batch joins (default 64).
 	MaxBatchRequests int
 	// MaxWait is the longest a batch waits to fill once its first request is taken
-	// (default 2ms): the bound on the delay batching adds to a request.
+	// (default 5ms): the bound on the delay batching adds to a request. A batch waits only
+	// under load (the previous batch held more than one request).
 	MaxWait time.Duration
 	// MaxConcurrentRequests is the most requests admitted at once; more get 429 (default 512).
 	MaxConcurrentRequests int
@@ -77,7 +78,7 @@ func (c *Config) defaults() error {
 	set(&c.MaxConcurrentRequests, 512)
 	set(&c.MaxInputs, 2048)
 	if c.MaxWait == 0 {
-		c.MaxWait = 2 * time.Millisecond
+		c.MaxWait = 5 * time.Millisecond
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 8 << 20

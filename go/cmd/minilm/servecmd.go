@@ -52,7 +52,7 @@ func serveFlags(e env) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	fs.IntVar(&o.cfg.MaxBatchTokens, "max-batch-tokens", 16384, "token budget of one batch")
 	fs.IntVar(&o.cfg.MaxBatchRequests, "max-batch-requests", 64, "most requests one batch joins")
-	fs.DurationVar(&o.cfg.MaxWait, "max-wait", 2*time.Millisecond, "longest a batch waits to fill: the most delay batching adds")
+	fs.DurationVar(&o.cfg.MaxWait, "max-wait", 5*time.Millisecond, "longest a batch waits to fill, under load only: the most delay batching adds")
 	fs.IntVar(&o.cfg.MaxConcurrentRequests, "max-concurrent-requests", 512, "requests admitted at once; more are answered 429")
 	fs.IntVar(&o.cfg.MaxInputs, "max-client-batch-size", 2048, "most texts in one request; more are answered 413")
 	fs.Int64Var(&o.maxBodySize, "max-body-bytes", 8<<20, "largest request body; larger are answered 413")

@@ -225,6 +225,9 @@ func runOurs(ctx context.Context, o *options, e engines.Engine, sf *benchdata.Sc
 	if err != nil {
 		return nil, err
 	}
+	if res.Quantized, err = quantizedQuality(sf, docVecs, qVecs, res.Quality); err != nil {
+		return nil, fmt.Errorf("quantized retrieval: %w", err)
+	}
 	res.DeltaNDCG10 = res.NDCG10 - report.Published.NDCG10
 
 	fmt.Fprintf(os.Stderr, "%s: query latency over %d queries...\n", e.Name, len(latQueries))

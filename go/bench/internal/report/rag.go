@@ -59,6 +59,16 @@ type RAGEngine struct {
 	ColdStartAll []float64 `json:"cold_start_runs_ms,omitempty"`
 	VmHWM        uint64    `json:"ingest_vmhwm_bytes,omitempty"`
 	PeakHeapSys  uint64    `json:"ingest_peak_heap_sys_bytes,omitempty"`
+	// Quantized: retrieval with the library's quantized embeddings of the same vectors.
+	Quantized []QuantizedQuality `json:"quantized,omitempty"`
+}
+
+// QuantizedQuality is retrieval quality with one quantized form of the embeddings.
+type QuantizedQuality struct {
+	Precision      string `json:"precision"`
+	BytesPerVector int    `json:"bytes_per_vector"`
+	Quality
+	DeltaNDCG10 float64 `json:"delta_ndcg_at_10_vs_float32"`
 }
 
 // RAGConfig is what the RAG run was asked to do.
@@ -137,6 +147,16 @@ func (r *RAGReport) Markdown() string {
 		fmt.Fprintf(&b, "\nGate: every engine of ours is within ±%.3f nDCG@10 of the published figure: PASS.\n", r.Config.Gate)
 	default:
 		fmt.Fprintf(&b, "\nGate (±%.3f nDCG@10): **FAIL**: %s\n", r.Config.Gate, strings.Join(r.Failures, "; "))
+	}
+	for _, e := range r.Engines {
+		if len(e.Quantized) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n### Quantized embeddings (%s)\n\nThe same vectors in the library's output precisions (embed.OutputPrecision); int8/uint8 ranges calibrated on the documents, ranked by the codes' dot product; binary by Hamming distance.\n\n| precision | bytes/vector | nDCG@10 | Δ vs float32 | recall@10 | recall@100 |\n|---|--:|--:|--:|--:|--:|\n", e.Engine)
+		fmt.Fprintf(&b, "| float32 | %d | %.5f | | %.5f | %.5f |\n", 4*384, e.NDCG10, e.Recall10, e.Recall100)
+		for _, q := range e.Quantized {
+			fmt.Fprintf(&b, "| %s | %d | %.5f | %+.5f | %.5f | %.5f |\n", q.Precision, q.BytesPerVector, q.NDCG10, q.DeltaNDCG10, q.Recall10, q.Recall100)
+		}
 	}
 	b.WriteString("\n## Speed\n\n| engine | ingest texts/s | index build ms | query p50 / p99 ms | single text p50 / p99 ms | batch-32 texts/s | cold start ms | ingest VmHWM MiB |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, e := range r.Engines {
