@@ -21,6 +21,7 @@ const (
 	CoreML
 )
 
+// String implements fmt.Stringer.
 func (e Engine) String() string {
 	switch e {
 	case Auto:

@@ -75,6 +75,7 @@ type UnsupportedOpError struct {
 	Ops []string // "type (operation #i "name")" per distinct type
 }
 
+// Error implements error.
 func (e *UnsupportedOpError) Error() string {
 	return "mil: unsupported operation(s): " + strings.Join(e.Ops, ", ")
 }

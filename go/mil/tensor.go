@@ -31,6 +31,7 @@ func numel(shape []int) int {
 // Numel is the element count.
 func (t *Tensor) Numel() int { return numel(t.Shape) }
 
+// String implements fmt.Stringer.
 func (t *Tensor) String() string { return fmt.Sprintf("%v%v", t.DType, t.Shape) }
 
 // scalarInt returns the single value of t as an int.

@@ -47,6 +47,7 @@ func (t BlobDataType) MIL() (DataType, bool) {
 	return d, ok
 }
 
+// String implements fmt.Stringer.
 func (t BlobDataType) String() string {
 	if d, ok := t.MIL(); ok {
 		return d.String()

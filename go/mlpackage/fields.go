@@ -161,6 +161,7 @@ var dataTypeNames = map[DataType]string{
 	Float8E4M3FN: "fp8e4m3fn", Float8E5M2: "fp8e5m2",
 }
 
+// String implements fmt.Stringer.
 func (d DataType) String() string {
 	if s, ok := dataTypeNames[d]; ok {
 		return s
@@ -224,6 +225,7 @@ const (
 	ArrayFloat16 ArrayDataType = 65552
 )
 
+// String implements fmt.Stringer.
 func (a ArrayDataType) String() string {
 	switch a {
 	case ArrayFloat32:

@@ -138,6 +138,7 @@ func (s Stats) Waste() float64 {
 	return float64(s.Slots-s.Tokens) / float64(s.Slots)
 }
 
+// String implements fmt.Stringer.
 func (s Stats) String() string {
 	return fmt.Sprintf("%d texts in %d batches: %d tokens in %d slots (%.1f%% padding)",
 		s.Texts, s.Batches, s.Tokens, s.Slots, 100*s.Waste())

@@ -41,6 +41,7 @@ func (r Ranges) Validate() error {
 	return nil
 }
 
+// String implements fmt.Stringer.
 func (r Ranges) String() string {
 	return fmt.Sprintf("batch %d..%d × seq %d..%d",
 		atLeast(r.BatchMin, 1), r.BatchMax, atLeast(r.SeqMin, 1), r.SeqMax)
@@ -115,6 +116,7 @@ func (e Enumerated) Validate() error {
 	return nil
 }
 
+// String implements fmt.Stringer.
 func (e Enumerated) String() string {
 	s := append(Enumerated(nil), e...)
 	sort.Slice(s, func(i, j int) bool {
@@ -126,6 +128,7 @@ func (e Enumerated) String() string {
 	return fmt.Sprint([]Shape(s))
 }
 
+// String implements fmt.Stringer.
 func (s Shape) String() string { return fmt.Sprintf("%dx%d", s.Batch, s.Seq) }
 
 // atLeast returns the largest of v and the lower bounds.

@@ -26,6 +26,7 @@ const (
 // devices is the display order.
 var devices = []Device{DeviceNeuralEngine, DeviceGPU, DeviceCPU, DeviceUnknown}
 
+// String implements fmt.Stringer.
 func (d Device) String() string {
 	switch d {
 	case DeviceCPU:

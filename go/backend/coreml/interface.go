@@ -17,6 +17,7 @@ const (
 	IDsOnly
 )
 
+// String implements fmt.Stringer.
 func (i Interface) String() string {
 	switch i {
 	case IDsAndMask:

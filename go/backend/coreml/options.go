@@ -38,6 +38,7 @@ const (
 	CPUAndNeuralEngine ComputeUnits = 3
 )
 
+// String implements fmt.Stringer.
 func (u ComputeUnits) String() string {
 	switch u {
 	case CPUOnly:

@@ -16,6 +16,7 @@ const (
 	Float16 DataType = 2
 )
 
+// String implements fmt.Stringer.
 func (d DataType) String() string {
 	switch d {
 	case Float32:
@@ -59,6 +60,7 @@ type NonFiniteError struct {
 	Value               float32
 }
 
+// Error implements error.
 func (e *NonFiniteError) Error() string {
 	return fmt.Sprintf("coreml: non-finite hidden state %v at row %d, token %d, channel %d (float16 overflow in the converted model?)",
 		e.Value, e.Row, e.Token, e.Channel)

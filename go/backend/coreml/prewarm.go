@@ -18,6 +18,7 @@ type WarmResult struct {
 	Err      error
 }
 
+// String implements fmt.Stringer.
 func (r WarmResult) String() string {
 	if r.Err != nil {
 		return fmt.Sprintf("%d×%d (instance %d): %v", r.Shape.Batch, r.Shape.Seq, r.Instance, r.Err)

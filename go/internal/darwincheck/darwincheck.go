@@ -55,6 +55,7 @@ type Error struct {
 	Dep     bool // in a dependency, not in a target
 }
 
+// Error implements error.
 func (e Error) Error() string {
 	kind := ""
 	if e.Dep {
