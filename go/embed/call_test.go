@@ -12,21 +12,10 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/pooling"
 	"github.com/minilm-coreml/minilm/go/quantize"
 )
-
-func equalVec(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // maxRowsBackend records the largest batch it is given.
 type maxRowsBackend struct {
@@ -65,7 +54,7 @@ func TestCallOptions(t *testing.T) {
 			t.Errorf("largest batch %d rows, want 5", m)
 		}
 		for i := range got {
-			if !equalVec(got[i], base[i]) {
+			if !slicesx.Equal(got[i], base[i]) {
 				t.Fatalf("text %d differs with BatchSize(5)", i)
 			}
 		}
@@ -131,7 +120,7 @@ func TestCallOptions(t *testing.T) {
 			}
 			n := append([]float32(nil), v...)
 			pooling.Normalize(n)
-			if !equalVec(n, base[i]) {
+			if !slicesx.Equal(n, base[i]) {
 				t.Fatalf("text %d: normalizing the raw vector does not give Embed's", i)
 			}
 		}

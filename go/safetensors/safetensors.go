@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"github.com/minilm-coreml/minilm/go/internal/float16"
+	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 )
 
 // MaxHeaderLen bounds the JSON header, as the reference implementation does (100 MB).
@@ -173,7 +174,7 @@ func (f *File) Float32(name string, shape ...int) ([]float32, error) {
 	if !ok {
 		return nil, f.errorf("%w %q", ErrMissing, name)
 	}
-	if shape != nil && !sameShape(t.Shape, shape) {
+	if shape != nil && !slicesx.Equal(t.Shape, shape) {
 		return nil, f.errorf("tensor %q has shape %v, want %v", name, t.Shape, shape)
 	}
 	es := elemSize(t.DType)
@@ -207,18 +208,6 @@ func (f *File) Float32(name string, shape ...int) ([]float32, error) {
 
 func (f *File) errorf(format string, args ...interface{}) error {
 	return fmt.Errorf("safetensors %s: %w", f.name, fmt.Errorf(format, args...))
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func elemSize(dtype string) int {

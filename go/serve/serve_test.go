@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/embed"
+	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 )
 
@@ -140,18 +141,6 @@ func decodeVec(t testing.TB, raw json.RawMessage) []float32 {
 	return v
 }
 
-func sameVec(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // offline returns the library's own vectors for texts.
 func offline(t testing.TB, texts []string, opts ...embed.CallOption) [][]float32 {
 	t.Helper()
@@ -186,7 +175,7 @@ func TestRoutesEqualOffline(t *testing.T) {
 			t.Fatalf("%s: response %+v (want %d tokens)", format, r, tokens)
 		}
 		for i, d := range r.Data {
-			if d.Index != i || d.Object != "embedding" || !sameVec(decodeVec(t, d.Embedding), want[i]) {
+			if d.Index != i || d.Object != "embedding" || !slicesx.Equal(decodeVec(t, d.Embedding), want[i]) {
 				t.Fatalf("%s: item %d differs from the library's vector", format, i)
 			}
 		}
@@ -194,7 +183,7 @@ func TestRoutesEqualOffline(t *testing.T) {
 	// A single string.
 	code, body := post(t, c, url+"/v1/embeddings", map[string]interface{}{"input": texts[3], "dimensions": 384}, nil)
 	var r openAIResponse
-	if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || !sameVec(decodeVec(t, r.Data[0].Embedding), want[3]) {
+	if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || !slicesx.Equal(decodeVec(t, r.Data[0].Embedding), want[3]) {
 		t.Fatalf("single input: %d %s", code, body)
 	}
 
@@ -205,13 +194,13 @@ func TestRoutesEqualOffline(t *testing.T) {
 		t.Fatalf("tei: %d %s", code, body)
 	}
 	for i := range tei {
-		if !sameVec(tei[i], want[i]) {
+		if !slicesx.Equal(tei[i], want[i]) {
 			t.Fatalf("tei: text %d differs", i)
 		}
 	}
 	raw := offline(t, texts[:2], embed.Normalize(false))
 	code, body = post(t, c, url+"/embed", map[string]interface{}{"inputs": texts[:2], "normalize": false}, nil)
-	if code != 200 || json.Unmarshal(body, &tei) != nil || !sameVec(tei[0], raw[0]) || !sameVec(tei[1], raw[1]) {
+	if code != 200 || json.Unmarshal(body, &tei) != nil || !slicesx.Equal(tei[0], raw[0]) || !slicesx.Equal(tei[1], raw[1]) {
 		t.Fatalf("tei normalize=false: %d %.200s", code, body)
 	}
 	code, body = post(t, c, url+"/embed", map[string]interface{}{"inputs": "one text"}, nil)
@@ -416,7 +405,7 @@ func runLoad(t *testing.T, url string, clients, requests int, want map[string][]
 					continue
 				}
 				for i, d := range resp.Data {
-					if !sameVec(decodeVec(t, d.Embedding), want[batch[i]]) {
+					if !slicesx.Equal(decodeVec(t, d.Embedding), want[batch[i]]) {
 						atomic.AddInt64(&res.wrong, 1)
 					}
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/embed"
+	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/mil"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
@@ -71,12 +72,12 @@ func TestSingleInputPackageMetadata(t *testing.T) {
 			for _, f := range pkg.Model.Description.Inputs {
 				names = append(names, f.Name)
 			}
-			if !equalStrings(names, tc.inputs) {
+			if !slicesx.Equal(names, tc.inputs) {
 				t.Errorf("inputs %v, want %v", names, tc.inputs)
 			}
 			md := pkg.Model.Description.Metadata.UserDefined
 			var recorded []string
-			if err := json.Unmarshal([]byte(md["minilm.inputs"]), &recorded); err != nil || !equalStrings(recorded, tc.inputs) {
+			if err := json.Unmarshal([]byte(md["minilm.inputs"]), &recorded); err != nil || !slicesx.Equal(recorded, tc.inputs) {
 				t.Errorf("minilm.inputs %q (%v), want %v", md["minilm.inputs"], err, tc.inputs)
 			}
 			var mos minimumOS
@@ -105,18 +106,6 @@ func TestSingleInputPackageMetadata(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // embedWith embeds texts through go/embed's pipeline on be (closed by the embedder).
@@ -234,7 +223,7 @@ func TestSingleInputLiteralPad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalInt32s(enc.IDs, c.IDs) {
+		if !slicesx.Equal(enc.IDs, c.IDs) {
 			t.Fatalf("%q: Go tokenizer ids %v, Hugging Face %v", c.Text, enc.IDs, c.IDs)
 		}
 		for _, p := range c.Positions {
@@ -263,16 +252,4 @@ func TestSingleInputLiteralPad(t *testing.T) {
 			t.Errorf("%q: sending the literal [PAD] as 0 still gives cosine %.7f: the test cannot tell the encodings apart", c.Text, bad)
 		}
 	}
-}
-
-func equalInt32s(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

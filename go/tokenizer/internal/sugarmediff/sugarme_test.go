@@ -20,6 +20,7 @@ import (
 	sugar "github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
 
+	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
 	"github.com/minilm-coreml/minilm/go/tokenizer/internal/vocab"
@@ -198,7 +199,7 @@ func TestIDsEqualSugarmeOnCorpus(t *testing.T) {
 				want = want[:maxLen-1]
 			}
 			want = append(want, int32(sep))
-			if !equal(enc.IDs, want) {
+			if !slicesx.Equal(enc.IDs, want) {
 				if bad++; bad <= 10 {
 					t.Errorf("text %d %q:\n ours    %v\n sugarme %v", i, abbreviate(text), enc.IDs, want)
 				}
@@ -230,7 +231,7 @@ func TestIDsEqualSugarmeOnCorpus(t *testing.T) {
 				word += strings.TrimPrefix(p, "##")
 			}
 			words++
-			if got := wordPiece(i, word); !equal(got, content[start:end]) {
+			if got := wordPiece(i, word); !slicesx.Equal(got, content[start:end]) {
 				if bad++; bad <= 10 {
 					t.Errorf("text %d, word %q: ours %v, sugarme %v", i, word, content[start:end], got)
 				}
@@ -249,18 +250,6 @@ func TestIDsEqualSugarmeOnCorpus(t *testing.T) {
 	}
 	t.Logf("%d texts: %d plain ASCII texts equal; %d words of the others equal, %d skipped",
 		len(texts), asciiTexts, words, skipped)
-}
-
-func equal(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // abbreviate shortens s for messages.
