@@ -28,7 +28,7 @@ func coremlPlanFlags(e env) (*flag.FlagSet, *string) {
 		"MLComputeUnits to plan for: cpuOnly, cpuAndGPU, all or cpuAndNeuralEngine")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), coremlPlanUsage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs, units
 }

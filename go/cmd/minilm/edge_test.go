@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -325,6 +327,29 @@ func TestModelFaults(t *testing.T) {
 				require.Contains(t, r.stderr, m)
 			}
 			require.Empty(t, dirEntries(t, outDir), "nothing written")
+		})
+	}
+}
+
+// TestHelpSpellsFlagsWithTwoDashes: --help lists every flag as its examples write them,
+// --name (single letters keep one dash), with its help text.
+func TestHelpSpellsFlagsWithTwoDashes(t *testing.T) {
+	single := regexp.MustCompile(`(?m)^  -[a-z][a-z-]+`)
+	for cmd, fs := range map[string]func(env) *flag.FlagSet{
+		"embed":      func(e env) *flag.FlagSet { fs, _ := embedFlags(e); return fs },
+		"similarity": func(e env) *flag.FlagSet { fs, _ := similarityFlags(e); return fs },
+		"serve":      func(e env) *flag.FlagSet { fs, _ := serveFlags(e); return fs },
+	} {
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"help", cmd}, env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }})
+		require.Equal(t, exitOK, code, out.String())
+		require.False(t, single.MatchString(out.String()), "%s --help spells a flag with one dash:\n%s", cmd, single.FindString(out.String()))
+		fs(env{stderr: io.Discard}).VisitAll(func(f *flag.Flag) {
+			dashes := "--"
+			if len(f.Name) == 1 {
+				dashes = "-"
+			}
+			require.Contains(t, out.String(), "  "+dashes+f.Name, "%s --help lists %s", cmd, f.Name)
 		})
 	}
 }

@@ -61,12 +61,12 @@ func embedFlags(e env) (*flag.FlagSet, *embedOptions) {
 	fs.StringVar(&o.output, "o", "", "shorthand for --output")
 	fs.StringVar(&o.outputFormat, "output-format", "", "jsonl or npy (default from the --output extension, else jsonl)")
 	fs.StringVar(&o.precision, "output-precision", "float32", "float32, or a quantized form as sentence-transformers gives it: int8, uint8 (need --calibration),\nbinary or ubinary (8 dimensions per byte); quantized forms are written as JSONL integers")
-	fs.StringVar(&o.calibration, "calibration", "", "float32 [N,384] .npy of embeddings (e.g. an earlier `minilm embed -o sample.npy` of a corpus sample)\nwhose per-dimension ranges scale int8 and uint8 output")
+	fs.StringVar(&o.calibration, "calibration", "", "float32 [N,384] .npy of embeddings (e.g. from an earlier 'minilm embed -o sample.npy' of a corpus sample)\nwhose per-dimension ranges scale int8 and uint8 output")
 	fs.BoolVar(&o.noNormalize, "no-normalize", false, "write the mean-pooled vectors without scaling them to unit length")
 	o.model.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), embedUsage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs, o
 }

@@ -283,3 +283,29 @@ func indent(s string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// printFlags lists fs's flags as flag.PrintDefaults does, but spelled with two dashes, as
+// the usage text and its examples are (the flag package accepts both).
+func printFlags(fs *flag.FlagSet) {
+	w := fs.Output()
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		line := "  " + dashes + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		def := f.DefValue
+		switch {
+		case def == "" || def == "false" || def == "0" && name != "int":
+		case name == "string" || name == "" && def != "":
+			usage += fmt.Sprintf(" (default %q)", def)
+		default:
+			usage += fmt.Sprintf(" (default %v)", def)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	})
+}

@@ -65,7 +65,7 @@ func serveFlags(e env) (*flag.FlagSet, *serveOptions) {
 	o.model.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs, o
 }

@@ -56,7 +56,7 @@ func similarityFlags(e env) (*flag.FlagSet, *similarityOptions) {
 	o.model.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), similarityUsage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs, o
 }
