@@ -78,7 +78,7 @@ type Backend struct {
 	eps    float32
 	heads  int
 	headD  int
-	shapes shapeSet
+	shapes plan.Ranges // any batch up to maxBatch rows, any length up to maxSeq tokens
 	pool   *kernels.Pool
 	arenas chan *arena // free list, at most one arena per thread
 	closed int32
@@ -120,7 +120,7 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		eps:    float32(cfg.LayerNormEps),
 		heads:  cfg.NumAttentionHeads,
 		headD:  cfg.HiddenSize / cfg.NumAttentionHeads,
-		shapes: shapeSet{maxBatch: o.maxBatch, maxSeq: maxSeq},
+		shapes: plan.Ranges{BatchMax: o.maxBatch, SeqMax: maxSeq},
 		pool:   kernels.NewPool(o.threads),
 		arenas: make(chan *arena, o.threads),
 		k:      kernels.Select(o.pureGo),
@@ -150,24 +150,6 @@ func (b *Backend) Close() error {
 	}
 	return nil
 }
-
-type shapeSet struct{ maxBatch, maxSeq int }
-
-func (s shapeSet) Fit(rows, seq int) (plan.Shape, bool) {
-	if rows > s.maxBatch || seq > s.maxSeq {
-		return plan.Shape{}, false
-	}
-	if rows < 1 {
-		rows = 1
-	}
-	if seq < 1 {
-		seq = 1
-	}
-	return plan.Shape{Batch: rows, Seq: seq}, true
-}
-
-func (s shapeSet) MaxBatch() int { return s.maxBatch }
-func (s shapeSet) MaxSeq() int   { return s.maxSeq }
 
 // ErrClosed is returned by Forward after Close.
 var ErrClosed = errors.New("cpu: backend is closed")
