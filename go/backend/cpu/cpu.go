@@ -219,10 +219,10 @@ func (b *Backend) check(in *backend.Input, out []float32) error {
 	switch {
 	case s.Batch < 0 || s.Seq < 0 || in.Rows < 0 || in.Rows > s.Batch:
 		return fmt.Errorf("cpu: bad input: %d rows in shape %dx%d", in.Rows, s.Batch, s.Seq)
-	case s.Seq > b.shapes.maxSeq:
-		return fmt.Errorf("cpu: sequence length %d exceeds the maximum %d", s.Seq, b.shapes.maxSeq)
-	case s.Batch > b.shapes.maxBatch:
-		return fmt.Errorf("cpu: batch %d exceeds the maximum %d", s.Batch, b.shapes.maxBatch)
+	case s.Seq > b.shapes.SeqMax:
+		return fmt.Errorf("cpu: sequence length %d exceeds the maximum %d", s.Seq, b.shapes.SeqMax)
+	case s.Batch > b.shapes.BatchMax:
+		return fmt.Errorf("cpu: batch %d exceeds the maximum %d", s.Batch, b.shapes.BatchMax)
 	case len(in.IDs) < s.Tokens() || len(in.Mask) < s.Tokens() || (in.TypeIDs != nil && len(in.TypeIDs) < s.Tokens()):
 		return fmt.Errorf("cpu: bad input: IDs, Mask and TypeIDs need %d values, have %d, %d, %d", s.Tokens(), len(in.IDs), len(in.Mask), len(in.TypeIDs))
 	case len(out) < in.Rows*s.Seq*b.cfg.HiddenSize:

@@ -288,19 +288,6 @@ func TestForwardBadInput(t *testing.T) {
 	require.NoError(t, b.Forward(context.Background(), in, make([]float32, 3*d)))
 }
 
-func TestShapes(t *testing.T) {
-	s := shapeSet{maxBatch: 64, maxSeq: 512}
-	got, ok := s.Fit(3, 17)
-	require.True(t, ok)
-	require.Equal(t, plan.Shape{Batch: 3, Seq: 17}, got)
-	_, ok = s.Fit(65, 10)
-	require.False(t, ok)
-	_, ok = s.Fit(1, 513)
-	require.False(t, ok)
-	require.Equal(t, 64, s.MaxBatch())
-	require.Equal(t, 512, s.MaxSeq())
-}
-
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
