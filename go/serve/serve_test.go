@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -448,7 +449,15 @@ func TestLoad(t *testing.T) {
 	const clients, requests = 64, 6
 	want := offlineMap(t, clients, requests)
 	_, url := startServer(t, Config{MaxWait: 5 * time.Millisecond})
+	before := heapAfterGC()
 	res := runLoad(t, url, clients, requests, want)
+	// Memory stays bounded: nothing of the requests is retained once they are answered
+	// (a leak check on the live heap after GC, not a speed or size benchmark).
+	grown := int64(heapAfterGC()) - int64(before)
+	t.Logf("live heap after the load: %+.1f MiB", float64(grown)/(1<<20))
+	if grown > 2<<20 {
+		t.Errorf("live heap grew by %d MiB over %d requests", grown>>20, clients*requests)
+	}
 	if res.ok != clients*requests || res.rejected+res.failed+res.wrong != 0 {
 		t.Fatalf("%+v, want %d ok and nothing else", res, clients*requests)
 	}
@@ -461,6 +470,14 @@ func TestLoad(t *testing.T) {
 	if depth := metricValue(t, url, "minilm_queue_depth"); depth != 0 {
 		t.Errorf("queue depth %v after the run", depth)
 	}
+}
+
+// heapAfterGC is the live heap after a full collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // TestBackpressure: past MaxConcurrentRequests the server answers 429 at once, and every
