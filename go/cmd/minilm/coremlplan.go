@@ -44,12 +44,9 @@ func helpCoreMLPlan(e env) int {
 // runCoreMLPlan implements `minilm coreml-plan MODEL [--compute-units U]`.
 func runCoreMLPlan(args []string, e env) error {
 	fs, units := coremlPlanFlags(e)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{msg: "coreml-plan: " + err.Error()}
+		return err
 	}
 	if len(pos) != 1 {
 		return usageError{msg: fmt.Sprintf("coreml-plan: want one MODEL, got %d arguments", len(pos)), usage: usageOf(fs)}

@@ -73,12 +73,9 @@ func embedFlags(e env) (*flag.FlagSet, *embedOptions) {
 
 func runEmbed(ctx context.Context, args []string, e env) (err error) {
 	fs, o := embedFlags(e)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{msg: "embed: " + err.Error()}
+		return err
 	}
 	if len(pos) > 1 {
 		return usageError{msg: fmt.Sprintf("embed: one input file at most, got %d: %s", len(pos), strings.Join(pos, " ")), usage: usageOf(fs)}

@@ -252,6 +252,16 @@ func versionString() string {
 	return fmt.Sprintf("minilm %s (model all-MiniLM-L6-v2; %s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
+// parseArgs parses a command's flags (see parseInterspersed) and returns its positional
+// arguments; a bad flag is a usageError naming the command, and -h/--help is flag.ErrHelp.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil && err != flag.ErrHelp {
+		return nil, usageError{msg: fs.Name() + ": " + err.Error()}
+	}
+	return pos, err
+}
+
 // parseInterspersed parses flags that may come before, between or after the positional
 // arguments, which it returns; everything after "--" is positional.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {

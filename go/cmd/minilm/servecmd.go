@@ -72,12 +72,9 @@ func serveFlags(e env) (*flag.FlagSet, *serveOptions) {
 
 func runServe(ctx context.Context, args []string, e env) error {
 	fs, o := serveFlags(e)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{msg: "serve: " + err.Error()}
+		return err
 	}
 	if len(pos) > 0 {
 		return usageError{msg: "serve: unexpected arguments: " + strings.Join(pos, " "), usage: usageOf(fs)}

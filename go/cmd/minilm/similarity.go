@@ -63,12 +63,9 @@ func similarityFlags(e env) (*flag.FlagSet, *similarityOptions) {
 
 func runSimilarity(ctx context.Context, args []string, e env) error {
 	fs, o := similarityFlags(e)
-	texts, err := parseInterspersed(fs, args)
+	texts, err := parseArgs(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{msg: "similarity: " + err.Error()}
+		return err
 	}
 	if o.width < 10 {
 		return usageError{msg: fmt.Sprintf("similarity: --width %d: need at least 10 characters", o.width)}
