@@ -5,7 +5,11 @@
 #     naming the file (the same check catches a modified file against the right pin);
 #  2. changes the sha256 of one wheel in python/requirements.lock: installing the conversion
 #     venv must fail naming the package;
-#  3. changes the go.sum hash pinned for rules_go: loading the workspace must fail naming it.
+#  3. changes the go.sum hash pinned for rules_go: loading the workspace must fail naming it;
+#  4. changes the hash pinned for the Go SDK (the golang.org/toolchain module): building any Go
+#     target must fail naming the SDK;
+#  5. changes a line the rules_go patch (third_party/rules_go) removes: fetching rules_go must
+#     fail saying the patch does not apply.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -52,3 +56,12 @@ expect_failure "tampered lock entry" "DO NOT MATCH THE HASHES" fetch @conversion
 
 sed -i 's|h1:cmObMtgIOaEU944SqXtJ9DnlS8IPGGa7pdRnsrpQzXM=|h1:AAAAtgIOaEU944SqXtJ9DnlS8IPGGa7pdRnsrpQzXM=|' WORKSPACE
 expect_failure "tampered Go module sum" "github.com/bazelbuild/rules_go@v0.34.0 has sum" build //models:minilm_weights
+
+sdk_sum="$(grep -A12 'name = "go_sdk_1_' WORKSPACE | grep -oE 'h1:[A-Za-z0-9+/=]+')"
+sed -i "s|$sdk_sum|h1:AAAA${sdk_sum#h1:????}|" WORKSPACE
+expect_failure "tampered Go SDK sum" "golang.org/toolchain@v0.0.1-go1\\.[0-9.]+\\.linux-amd64 has sum" build //go/plan
+
+# A line the patch removes no longer matches rules_go's: the fetch must stop, not build unpatched.
+sed -i '0,/^-    return (go.mode.goos == go.sdk.goos and/s//-    return (go.mode.goos == go.sdk.goarch and/' third_party/rules_go/go_sdk_without_std.patch
+if git diff --quiet -- third_party/rules_go; then echo 'FAIL: the sed did not change the patch' >&2; exit 1; fi
+expect_failure "changed rules_go patch" "go_sdk_without_std.patch does not apply" build //go/plan

@@ -50,6 +50,10 @@ def _go_proxy_module_impl(ctx):
         if res.return_code != 0:
             fail("go_proxy_module(%s): go mod vendor failed: %s" % (ctx.name, res.stderr))
         ctx.execute(["rm", "-rf", modcache])
+    for patch in ctx.attr.patches:
+        res = ctx.execute(["patch", "-p1", "--forward", "--batch", "-i", str(ctx.path(patch))])
+        if res.return_code != 0:
+            fail("go_proxy_module(%s): patch %s does not apply: %s%s" % (ctx.name, patch, res.stdout, res.stderr))
     for cmd in ctx.attr.patch_cmds:
         res = ctx.execute(["sh", "-c", cmd])
         if res.return_code != 0:
@@ -66,6 +70,7 @@ go_proxy_module = repository_rule(
         "version": attr.string(mandatory = True, doc = "Module version."),
         "sum": attr.string(mandatory = True, doc = "The go.sum h1: hash of the module zip."),
         "vendor": attr.bool(doc = "Run `go mod vendor` (gazelle 0.26 builds its tools from vendor/)."),
+        "patches": attr.label_list(allow_files = True, doc = "Patch files applied with `patch -p1`, in order, before patch_cmds."),
         "patch_cmds": attr.string_list(doc = "Shell commands run in the repository after download."),
         "executable_dirs": attr.string_list(doc = "Directories whose files are made executable."),
         "build_file_content": attr.string(doc = "Content of the root BUILD.bazel, if any."),
