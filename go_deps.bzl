@@ -245,6 +245,12 @@ def go_dependencies():
     )
     go_repository(
         name = "com_github_rivo_uniseg",
+        # Its go:generate programs (package main) sit beside package uniseg; gazelle 0.26 picks
+        # neither ("found packages main and uniseg") and writes no BUILD file without this.
+        build_directives = [
+            "gazelle:exclude gen_breaktest.go",
+            "gazelle:exclude gen_properties.go",
+        ],
         importpath = "github.com/rivo/uniseg",
         sum = "h1:WUdvkW8uEhrYfLC4ZzdpI2ztxP1I582+49Oc5Mq64VQ=",
         version = "v0.4.7",
