@@ -2,7 +2,7 @@
 # Installs what the build needs on Debian 12 / Ubuntu (idempotent), or says what is missing.
 #   - Debian's bazel-bootstrap 4.2.3 and the rule sets it uses offline (skylib, rules_java);
 #   - python3 with venv (the conversion toolchain is installed by Bazel into its own venv);
-#   - any `go` (only used to download rules_go, gazelle and the Go 1.19 SDK as Go modules).
+#   - any `go` (only used to download rules_go, gazelle and the Go SDK as Go modules).
 set -euo pipefail
 
 need=()

@@ -8,7 +8,7 @@ import (
 )
 
 // Logger writes one JSON object per line: {"time":...,"level":...,"msg":...,fields...}.
-// (log/slog would serve, but this module builds with Go 1.19.) It is safe for concurrent
+// (Written while the module built with Go 1.19, before log/slog; slog could replace it.) It is safe for concurrent
 // use. A nil *Logger discards everything.
 type Logger struct {
 	mu    sync.Mutex
