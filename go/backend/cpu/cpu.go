@@ -42,11 +42,12 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxBatch int
-	maxSeq   int
-	threads  int
-	pureGo   bool
-	fixed    bool
+	maxBatch  int
+	maxSeq    int
+	threads   int
+	pureGo    bool
+	fixed     bool
+	precision Precision
 }
 
 // WithMaxBatch sets the largest batch Shapes allows (default 64).
@@ -85,6 +86,7 @@ type Backend struct {
 	k      kernels.Set
 	chunk  int // real tokens encoded at once (chunkTokens; smaller in tests)
 	fixed  bool
+	prec   Precision
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -97,6 +99,9 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 	}
 	if o.maxBatch < 1 {
 		return nil, fmt.Errorf("cpu: max batch %d must be positive", o.maxBatch)
+	}
+	if err := checkPrecision(o.precision); err != nil {
+		return nil, err
 	}
 	cfgPath, wPath, err := modelFiles(modelDir)
 	if err != nil {
@@ -126,12 +131,21 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		k:      kernels.Select(o.pureGo),
 		chunk:  chunkTokens,
 		fixed:  o.fixed,
+		prec:   o.precision,
 	}
 	return b, nil
 }
 
-// Name implements backend.Backend.
-func (b *Backend) Name() string { return "cpu" }
+// Name implements backend.Backend: "cpu" for float32, "cpu(bf16)" or "cpu(int8)" otherwise.
+func (b *Backend) Name() string {
+	if b.prec != Float32 {
+		return "cpu(" + b.prec.String() + ")"
+	}
+	return "cpu"
+}
+
+// Precision is the compute precision of the linear layers (WithPrecision).
+func (b *Backend) Precision() Precision { return b.prec }
 
 // ISA names the instruction set of the kernels in use: "avx2+fma" or "go".
 func (b *Backend) ISA() string { return b.k.Name() }
