@@ -115,7 +115,8 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 	if o.maxSeq > 0 && o.maxSeq < maxSeq {
 		maxSeq = o.maxSeq
 	}
-	w, err := loadWeights(wPath, cfg)
+	ks := kernels.Select(o.pureGo)
+	w, err := loadWeights(wPath, cfg, newF32Linear(&ks))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		shapes: plan.Ranges{BatchMax: o.maxBatch, SeqMax: maxSeq},
 		pool:   kernels.NewPool(o.threads),
 		arenas: make(chan *arena, o.threads),
-		k:      kernels.Select(o.pureGo),
+		k:      ks,
 		chunk:  chunkTokens,
 		fixed:  o.fixed,
 		prec:   o.precision,
@@ -350,18 +351,17 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
 	p := b.pool
 
-	p.Gemm(&kernels.GemmArgs{C: a.qkv, LDC: 3 * d, A: a.x, LDA: d, M: tokens, B: l.qkv, Bias: l.qkvBias, K: &b.k})
+	l.qkv.forward(p, a.qkv, 3*d, a.x, d, tokens, nil)
 	b.attention(a, spans)
-	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ctx, LDA: d, M: tokens, B: l.out, Bias: l.outBias, K: &b.k})
+	l.out.forward(p, a.tmp, d, a.ctx, d, tokens, nil)
 	b.addNorm(a.x, a.tmp, l.ln1G, l.ln1B, tokens)
 	gelu := b.k.GELU
-	p.Gemm(&kernels.GemmArgs{C: a.ffn, LDC: f, A: a.x, LDA: d, M: tokens, B: l.up, Bias: l.upBias, K: &b.k,
-		Epilogue: func(r0, r1, c0, c1 int) {
-			for r := r0; r < r1; r++ {
-				gelu(a.ffn[r*f+c0 : r*f+c1])
-			}
-		}})
-	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ffn, LDA: f, M: tokens, B: l.down, Bias: l.dnBias, K: &b.k})
+	l.up.forward(p, a.ffn, f, a.x, d, tokens, func(r0, r1, c0, c1 int) {
+		for r := r0; r < r1; r++ {
+			gelu(a.ffn[r*f+c0 : r*f+c1])
+		}
+	})
+	l.down.forward(p, a.tmp, d, a.ffn, f, tokens, nil)
 	b.addNorm(a.x, a.tmp, l.ln2G, l.ln2B, tokens)
 }
 
