@@ -24,6 +24,10 @@ type Packed struct {
 	n, k   int
 	panels int
 	data   []float32 // panels × k × nr
+	// bf16, after ToBF16, replaces data: the values as bfloat16 in pairs of k (see ToBF16);
+	// kp is the number of pairs, ⌈k/2⌉.
+	bf16 []uint16
+	kp   int
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -38,6 +42,7 @@ func NewPacked(n, k int) *Packed {
 // Reset resizes p for an n×k matrix, reusing buf (or p.data) when large enough.
 func (p *Packed) Reset(n, k int, buf []float32) {
 	p.n, p.k, p.panels = n, k, ceilDiv(n, nr)
+	p.bf16, p.kp = nil, 0
 	size := p.panels * k * nr
 	if buf == nil {
 		buf = p.data
@@ -134,7 +139,12 @@ func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
 // Gemm computes the product on the pool's workers and the calling goroutine.
 func (p *Pool) Gemm(g *GemmArgs) {
 	panels := g.B.panels
-	rowBlocks, mc, groups := gemmTasks(g.M, panels, p.Size())
+	// Wide kernels take panels in pairs: keep a group's pairs whole.
+	unit := 1
+	if g.wide() {
+		unit = 2
+	}
+	rowBlocks, mc, groups := gemmTasks(g.M, ceilDiv(panels, unit), p.Size())
 	p.Run(rowBlocks*groups, func(task int, s *Scratch) {
 		rb, gi := task/groups, task%groups
 		r0 := rb * mc
@@ -142,8 +152,7 @@ func (p *Pool) Gemm(g *GemmArgs) {
 		if r1 > g.M {
 			r1 = g.M
 		}
-		p0 := gi * panels / groups
-		p1 := (gi + 1) * panels / groups
+		p0, p1 := groupPanels(gi, groups, panels, unit)
 		gemmBlock(g, r0, r1, p0, p1, s)
 		if g.Epilogue != nil {
 			c1 := p1 * nr
@@ -155,6 +164,17 @@ func (p *Pool) Gemm(g *GemmArgs) {
 	})
 }
 
+// groupPanels returns the panels [p0, p1) of group gi of groups, cut at multiples of unit.
+func groupPanels(gi, groups, panels, unit int) (p0, p1 int) {
+	units := ceilDiv(panels, unit)
+	p0 = gi * units / groups * unit
+	p1 = (gi + 1) * units / groups * unit
+	if p1 > panels {
+		p1 = panels
+	}
+	return p0, p1
+}
+
 // GemmSerial computes the product on the calling goroutine.
 func GemmSerial(g *GemmArgs, s *Scratch) {
 	gemmBlock(g, 0, g.M, 0, g.B.panels, s)
@@ -163,10 +183,18 @@ func GemmSerial(g *GemmArgs, s *Scratch) {
 	}
 }
 
-var zeroBias [nr]float32
+var zeroBias [2 * nr]float32
+
+// wide reports whether the product runs on wide tiles: bf16 weights always do, float32
+// weights when the kernel set has a wide kernel.
+func (g *GemmArgs) wide() bool { return g.B.bf16 != nil || g.K.wide != nil }
 
 // gemmBlock computes rows [r0, r1) and panels [p0, p1) of the product.
 func gemmBlock(g *GemmArgs, r0, r1, p0, p1 int, s *Scratch) {
+	if g.wide() {
+		gemmBlockWide(g, r0, r1, p0, p1)
+		return
+	}
 	k := g.B.k
 	for k0 := 0; k0 < k; k0 += kcBlock {
 		kc := k - k0
@@ -287,6 +315,99 @@ func kernelGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc in
 			c0[j], c0[j+1], c0[j+2], c0[j+3] = s00, s01, s02, s03
 			c1[j], c1[j+1], c1[j+2], c1[j+3] = s10, s11, s12, s13
 			c2[j], c2[j+1], c2[j+2], c2[j+3] = s20, s21, s22, s23
+		}
+	}
+}
+
+// wideRows is the most rows a wide tile computes: 12 rows × 2 zmm accumulators take 24 of
+// AVX-512's 32 vector registers, so up to 12 rows share one pass over a weight panel.
+const wideRows = 12
+
+// wideFunc computes a tile of rows (1..wideRows) × nc (1..2·nr) values of C:
+// C[r][j] = init[r][j] + Σ_{k<kc} a[r*lda+k]·B[k][j], where B[k][j] is b[k*nr+j] for j < nr
+// and b[bstride+k*nr+j-nr] beyond (the next panel), and init is bias[j] when bias is non-nil
+// and C's current values otherwise. Columns of C at or past nc are neither read nor written.
+type wideFunc func(rows, kc int, a []float32, lda int, b []float32, bstride, nc int, c []float32, ldc int, bias []float32)
+
+// wideBF16Func is wideFunc for bfloat16 weights in PackedBF16 layout: B[k][j] is the
+// bf16 value b[(k/2)*2*nr+2j+k%2] (j < nr), the next panel starting at b[bstride:]; kc may
+// be odd (the panel is zero-padded to an even depth).
+type wideBF16Func func(rows, kc int, a []float32, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32)
+
+// checkWideArgs panics if a wide kernel call would touch memory outside its slices (the
+// assembly kernels do no bounds checks). bElems is the panel length kc steps take.
+func checkWideArgs(rows, kc, la, lda, lb, bElems, bstride, nc, lc, ldc int, bias []float32) {
+	width := nr
+	if nc > nr {
+		width = 2 * nr
+		bElems += bstride
+	}
+	if rows < 1 || rows > wideRows || kc < 1 || nc < 1 || nc > 2*nr || la < (rows-1)*lda+kc || lb < bElems ||
+		lc < (rows-1)*ldc+nc || (bias != nil && len(bias) < width) {
+		panic("kernels: wide kernel arguments out of range")
+	}
+}
+
+// colMasks returns the column masks of the first and second panel for nc columns.
+func colMasks(nc int) (m1, m2 int) {
+	if nc >= nr {
+		return 1<<nr - 1, 1<<(nc-nr) - 1
+	}
+	return 1<<nc - 1, 0
+}
+
+// gemmBlockWide is gemmBlock on wide tiles: panel pairs outside, row tiles of up to
+// wideRows rows inside, so each pair of panels is read from memory once per row block and
+// stays in cache while every row tile uses it.
+func gemmBlockWide(g *GemmArgs, r0, r1, p0, p1 int) {
+	k := g.B.k
+	rows := r1 - r0
+	tiles := ceilDiv(rows, wideRows)
+	h := ceilDiv(rows, tiles) // even tile heights: 16 rows are 8+8, not 12+4
+	for k0 := 0; k0 < k; k0 += kcBlock {
+		kc := k - k0
+		if kc > kcBlock {
+			kc = kcBlock
+		}
+		first := k0 == 0
+		for pi := p0; pi < p1; pi += 2 {
+			c0 := pi * nr
+			nc := g.B.n - c0
+			if nc > 2*nr {
+				nc = 2 * nr
+			}
+			if pi+1 >= p1 && nc > nr {
+				nc = nr
+			}
+			width := nr
+			if nc > nr {
+				width = 2 * nr
+			}
+			var bias []float32
+			if first {
+				if g.Bias != nil {
+					bias = g.Bias[c0 : c0+width]
+				} else {
+					bias = zeroBias[:width]
+				}
+			}
+			for i := r0; i < r1; i += h {
+				rt := r1 - i
+				if rt > h {
+					rt = h
+				}
+				a := g.A[i*g.LDA+k0:]
+				c := g.C[i*g.LDC+c0:]
+				if bf := g.B.bf16; bf != nil {
+					wide := g.K.wideBF16
+					if wide == nil {
+						wide = wideBF16Go
+					}
+					wide(rt, kc, a, g.LDA, bf[pi*g.B.kp*2*nr+k0*nr:], g.B.kp*2*nr, nc, c, g.LDC, bias)
+				} else {
+					g.K.wide(rt, kc, a, g.LDA, g.B.data[pi*k*nr+k0*nr:], k*nr, nc, c, g.LDC, bias)
+				}
+			}
 		}
 	}
 }
