@@ -7,6 +7,7 @@ require (
 	github.com/prometheus/client_golang v1.18.0
 	github.com/stretchr/testify v1.8.2
 	github.com/sugarme/tokenizer v0.2.2
+	golang.org/x/sys v0.15.0
 	gonum.org/v1/plot v0.13.0
 	google.golang.org/protobuf v1.33.0
 )
@@ -33,7 +34,6 @@ require (
 	github.com/schollz/progressbar/v2 v2.15.0 // indirect
 	github.com/sugarme/regexpset v0.0.0-20200920021344-4d4ec8eaf93c // indirect
 	golang.org/x/image v0.7.0 // indirect
-	golang.org/x/sys v0.15.0 // indirect
 	golang.org/x/text v0.13.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
