@@ -116,7 +116,11 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		maxSeq = o.maxSeq
 	}
 	ks := kernels.Select(o.pureGo)
-	w, err := loadWeights(wPath, cfg, newF32Linear(&ks))
+	mk := newF32Linear(&ks)
+	if o.precision == BF16 {
+		mk = newBF16Linear(&ks)
+	}
+	w, err := loadWeights(wPath, cfg, mk)
 	if err != nil {
 		return nil, err
 	}
