@@ -230,7 +230,8 @@ func SelectInt8(level int) Int8Set {
 
 // int8TileGo is the portable micro-kernel and the reference of the others: for r < rows and
 // the 64 columns j of panel w, C[r][j] = rs[r]·(cs[j]·acc + rz[r]·cw[j]) + bias[j] with
-// acc = Σ_k int8(a[r][k])·w[j][k] (a holding q − 128 as signed bytes).
+// acc = Σ_k int8(a[r][k])·w[j][k] (a holding q − 128 as signed bytes), rounding as the
+// vector kernels do (two fused multiply-adds).
 func int8TileGo(rows, k4 int, a []uint8, lda int, w []int8, c []float32, ldc int, p *Int8Packed, col0 int, rs, rz []float32) {
 	checkInt8Args(rows, k4, a, lda, w, c, ldc, p, col0, rs, rz, i8Rows, i8Panel)
 	var acc [i8Panel]int32
@@ -248,11 +249,15 @@ func int8TileGo(rows, k4 int, a []uint8, lda int, w []int8, c []float32, ldc int
 		}
 		cr := c[r*ldc : r*ldc+i8Panel]
 		for j := range cr {
-			t := cs[j]*float32(acc[j]) + rz[r]*cw[j]
-			cr[j] = rs[r]*t + bias[j]
+			t := fma32(rz[r], cw[j], cs[j]*float32(acc[j]))
+			cr[j] = fma32(rs[r], t, bias[j])
 		}
 	}
 }
+
+// fma32 is x·y + z rounded once, as the vector kernels' fused multiply-add (up to a rare
+// double rounding through float64: the product of two float32 values is exact there).
+func fma32(x, y, z float32) float32 { return float32(math.FMA(float64(x), float64(y), float64(z))) }
 
 // checkInt8Args panics if a tile call would touch memory outside its slices: the assembly
 // kernels do no bounds checks. A panic here is a bug in this package.
