@@ -48,6 +48,7 @@ type options struct {
 	pureGo    bool
 	fixed     bool
 	precision Precision
+	int8Level int
 }
 
 // WithMaxBatch sets the largest batch Shapes allows (default 64).
@@ -119,6 +120,9 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 	mk := newF32Linear(&ks)
 	if o.precision == BF16 {
 		mk = newBF16Linear(&ks)
+	}
+	if o.precision == Int8 {
+		mk = newInt8Linear(int8Kernels(&o))
 	}
 	w, err := loadWeights(wPath, cfg, mk)
 	if err != nil {

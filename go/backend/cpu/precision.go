@@ -58,10 +58,8 @@ func WithPrecision(p Precision) Option { return func(o *options) { o.precision =
 // checkPrecision reports whether New can build an encoder in precision p.
 func checkPrecision(p Precision) error {
 	switch p {
-	case Float32, BF16:
+	case Float32, BF16, Int8:
 		return nil
-	case Int8:
-		return fmt.Errorf("cpu: precision %v is not implemented yet", p)
 	}
 	return fmt.Errorf("cpu: invalid %v", p)
 }

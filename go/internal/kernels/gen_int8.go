@@ -185,7 +185,7 @@ func avx2() {
 			p("\tVPBROADCASTD %s, Y13", aRow(r, 0))
 			for h := 0; h < 2; h++ {
 				t := 14 + h
-				p("\tVPSIGNB Y%d, Y13, Y%d", 8+h, t)       // a·sign(w)
+				p("\tVPSIGNB Y%d, Y13, Y%d", 8+h, t)        // a·sign(w)
 				p("\tVPMADDUBSW Y%d, Y%d, Y%d", t, 10+h, t) // |w| (u8) × a·sign(w) (s8), pairs → int16
 				p("\tVPMADDWD Y12, Y%d, Y%d", t, t)         // pairs → int32
 				p("\tVPADDD Y%d, Y%d, Y%d", t, 2*r+h, 2*r+h)

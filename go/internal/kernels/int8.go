@@ -203,7 +203,7 @@ type Int8Set struct {
 	// tile computes rows (≤ tileRows) × 64 columns of C from a whole panel.
 	tile     func(rows, k4 int, a []uint8, lda int, w []int8, c []float32, ldc int, p *Int8Packed, col0 int, rs, rz []float32)
 	tileRows int
-	minMax   func(x []float32) (mn, mx float32)                // nil: Go
+	minMax   func(x []float32) (mn, mx float32)                              // nil: Go
 	quantRow func(x []float32, q []uint8, inv float32, zp int32, flip uint8) // nil: Go
 }
 
