@@ -45,6 +45,7 @@ type options struct {
 	repeat        int
 	peerTimeout   time.Duration
 	precisions    string
+	rounds        int
 	quality       bool
 	qualityTexts  int
 	fixtures      string
@@ -61,6 +62,7 @@ func run() error {
 	fs.IntVar(&o.repeat, "repeat", 1, "passes over each corpus per measurement")
 	fs.DurationVar(&o.peerTimeout, "peer-timeout", 30*time.Minute, "time limit of each peer process")
 	fs.StringVar(&o.precisions, "precisions", "float32,bf16,int8", "compute precisions of the cpu engine to run, one engine each (a precision this build or CPU cannot run is reported as not run)")
+	fs.IntVar(&o.rounds, "rounds", 1, "measure every engine and peer this many times, in turn (round 1: all of them, then round 2, ...), and keep each one's fastest run: best of N on a shared machine")
 	fs.BoolVar(&o.quality, "quality", true, "score every engine's vectors: cosine against sentence-transformers' on the parity corpus (testdata/fixtures) and the STS-B test Spearman")
 	fs.IntVar(&o.qualityTexts, "quality-texts", 0, "parity-corpus texts the quality score embeds, spread over the corpus (0: all 1,357); --quick: 48")
 	fs.StringVar(&o.fixtures, "fixtures", "", "directory of the parity corpus and its reference vectors (default testdata/fixtures in the runfiles or the repository)")
@@ -155,6 +157,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	var runnable []engines.Engine
 	for _, e := range list {
 		if e.Skip == "" && e.NoBaseline {
 			// A precision the backend cannot build here (kernels missing, CPU lacking the
@@ -170,30 +173,63 @@ func run() error {
 			fmt.Fprintf(os.Stderr, "skip %s: %s\n", e.Name, e.Skip)
 			continue
 		}
-		if err := runEngine(ctx, &o, rep, e, tok, all, names, batchSizes); err != nil {
-			return fmt.Errorf("%s: %w", e.Name, err)
-		}
-		if q != nil {
-			eq, err := q.scoreOurs(ctx, &o, e)
-			if err != nil {
-				return fmt.Errorf("%s quality: %w", e.Name, err)
-			}
-			rep.Quality = append(rep.Quality, eq)
-		}
+		runnable = append(runnable, e)
 		if strings.HasPrefix(e.Name, "cpu") {
 			if isa := cpuISA(o.ModelDir, e.Precision); isa != "" {
 				rep.Notes = append(rep.Notes, fmt.Sprintf("%s kernels: %s.", e.Name, isa))
 			}
 		}
 	}
+	work := filepath.Join(o.Out, "peers")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	ps, err := o.BuildPeers(ctx, work)
+	if err != nil {
+		return err
+	}
+	serial := map[string]map[string][][]float32{} // engine -> corpus -> baseline vectors
+	for round := 1; round <= o.rounds; round++ {
+		if o.rounds > 1 {
+			fmt.Fprintf(os.Stderr, "round %d of %d (load %.2f)\n", round, o.rounds, measure.LoadAvg1())
+		}
+		for _, e := range runnable {
+			if round == 1 {
+				serial[e.Name] = map[string][][]float32{}
+				if !e.NoBaseline {
+					if err := runBaseline(ctx, &o, rep, e, tok, all, names, serial[e.Name]); err != nil {
+						return fmt.Errorf("%s: %w", e.Name, err)
+					}
+				}
+			}
+			if err := runBatched(ctx, &o, rep, e, all, names, batchSizes, serial[e.Name]); err != nil {
+				return fmt.Errorf("%s: %w", e.Name, err)
+			}
+			if round == 1 && q != nil {
+				eq, err := q.scoreOurs(ctx, &o, e)
+				if err != nil {
+					return fmt.Errorf("%s quality: %w", e.Name, err)
+				}
+				rep.Quality = append(rep.Quality, eq)
+			}
+		}
+		rq := q
+		if round > 1 {
+			rq = nil // the peers' vectors were scored in round 1
+		}
+		if err := runPeers(ctx, &o, rep, ps, work, all, names, batchSizes, rq, round == 1); err != nil {
+			return err
+		}
+	}
+	if o.rounds > 1 {
+		rep.Runs = report.BestRuns(rep.Runs)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Best of %d rounds: every engine and peer was measured once per round, in turn, and each keeps its fastest run (latency and memory figures are that run's).", o.rounds))
+	}
 	rep.Notes = append(rep.Notes,
 		"The cpu backend skips padded positions when batching; its serial (1,512) baseline runs the cpu backend in its fixed-shape mode (a benchmark-only option), which computes all 512 positions (padded keys masked, vectors unchanged) as the fixed-shape model of the conversion guide did. On Core ML a fixed (1,512) shape computes every padded position anyway.",
 		"Batched calls hand the engine b texts at a time (b = batch size) and time each call; the embedder sorts each call's texts by token length and pads each backend batch only to its longest text. Peers get the same calls: SentenceTransformer.encode(call, batch_size=b); ONNX Runtime pads each batch to its longest text.",
 		"Peak memory: VmHWM is reset (/proc/self/clear_refs) before each run and read after it; it includes the loaded model. The Go figure in brackets is the peak HeapSys sampled every 10 ms.")
 
-	if err := runPeers(ctx, &o, rep, all, names, batchSizes, q); err != nil {
-		return err
-	}
 	rep.Seconds = time.Since(started).Seconds()
 	rep.Finish("cpu")
 	if err := rep.Write(o.Out); err != nil {
@@ -203,18 +239,8 @@ func run() error {
 	return nil
 }
 
-func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, batchSizes []int) error {
-	// Serial baseline: one backend, one text per call at (1, 512), every position computed.
-	serialVecs := map[string][][]float32{}
-	if !e.NoBaseline {
-		if err := runBaseline(ctx, o, rep, e, tok, all, names, serialVecs); err != nil {
-			return err
-		}
-	}
-	return runBatched(ctx, o, rep, e, all, names, batchSizes, serialVecs)
-}
-
-// runBaseline runs the serial (1, 512) path of e on the first --baseline-texts texts of each
+// runBaseline runs the serial (1, 512) path (one backend, one text per call, every position
+// computed) of e on the first --baseline-texts texts of each
 // corpus and keeps their vectors in serialVecs.
 func runBaseline(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, serialVecs map[string][][]float32) error {
 	open := e.Open
@@ -313,15 +339,9 @@ func runBatched(ctx context.Context, o *options, rep *report.BatchReport, e engi
 	return nil
 }
 
-func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[string][]string, names []string, batchSizes []int, q *qualityData) error {
-	work := filepath.Join(o.Out, "peers")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	ps, err := o.BuildPeers(ctx, work)
-	if err != nil {
-		return err
-	}
+// runPeers runs every peer once on the corpora (and on the quality texts when q is set);
+// reportNotRun says whether a peer that fails goes under "Not run" (the first round).
+func runPeers(ctx context.Context, o *options, rep *report.BatchReport, ps []peers.Peer, work string, all map[string][]string, names []string, batchSizes []int, q *qualityData, reportNotRun bool) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -346,7 +366,9 @@ func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[
 				return err
 			}
 			fmt.Fprintln(os.Stderr, err)
-			rep.NotRun = append(rep.NotRun, report.NotRun{Engine: p.Name, Reason: reasonOf(err)})
+			if reportNotRun {
+				rep.NotRun = append(rep.NotRun, report.NotRun{Engine: p.Name, Reason: reasonOf(err)})
+			}
 			continue
 		}
 		name := res.Engine
@@ -364,7 +386,7 @@ func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[
 			}
 			rep.Quality = append(rep.Quality, eq)
 		}
-		if p.MaxTexts > 0 {
+		if p.MaxTexts > 0 && reportNotRun {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is far slower than the other engines: it embedded only the first %d texts of each corpus, at batch sizes up to %d; its ratios compare texts/s on that sample with ours on the whole corpus.", name, p.MaxTexts, p.MaxTexts))
 		}
 		for _, job := range res.Jobs {

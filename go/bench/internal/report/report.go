@@ -46,6 +46,32 @@ type BatchRun struct {
 	BaselineEngine string `json:"baseline_engine,omitempty"`
 	// Precision is the engine's compute precision: float32, bf16 or int8.
 	Precision string `json:"precision,omitempty"`
+	// Rounds is how many runs of this engine, corpus and batch size BestRuns chose from.
+	Rounds int `json:"rounds,omitempty"`
+}
+
+// BestRuns keeps, for each engine, kind, corpus and batch size, the run with the highest
+// throughput (best of N rounds), in the order of first appearance, and records in Rounds how
+// many runs it was chosen from.
+func BestRuns(runs []BatchRun) []BatchRun {
+	var out []BatchRun
+	at := map[string]int{}
+	for _, r := range runs {
+		k := fmt.Sprintf("%s|%s|%s|%d", r.Engine, r.Kind, r.Corpus, r.BatchSize)
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			r.Rounds = 1
+			out = append(out, r)
+			continue
+		}
+		n := out[i].Rounds + 1
+		if r.TextsPerSec > out[i].TextsPerSec {
+			out[i] = r
+		}
+		out[i].Rounds = n
+	}
+	return out
 }
 
 // EngineQuality is how close one engine's vectors are to the reference implementation's.

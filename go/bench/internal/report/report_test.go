@@ -112,3 +112,31 @@ func TestHeadlineAndQuality(t *testing.T) {
 		}
 	}
 }
+
+func TestBestRuns(t *testing.T) {
+	runs := []BatchRun{
+		{Engine: "cpu", Kind: KindBatched, Corpus: "short", BatchSize: 1, TextsPerSec: 10, P50Ms: 5},
+		{Engine: "cpu", Kind: KindBatched, Corpus: "short", BatchSize: 32, TextsPerSec: 50},
+		{Engine: "peer", Kind: KindPeer, Corpus: "short", BatchSize: 1, TextsPerSec: 7},
+		{Engine: "cpu", Kind: KindBatched, Corpus: "short", BatchSize: 1, TextsPerSec: 12, P50Ms: 4},
+		{Engine: "cpu", Kind: KindBatched, Corpus: "short", BatchSize: 32, TextsPerSec: 40},
+		{Engine: "peer", Kind: KindPeer, Corpus: "short", BatchSize: 1, TextsPerSec: 9},
+	}
+	got := BestRuns(runs)
+	want := []struct {
+		engine string
+		batch  int
+		tps    float64
+	}{{"cpu", 1, 12}, {"cpu", 32, 50}, {"peer", 1, 9}}
+	if len(got) != len(want) {
+		t.Fatalf("%d runs, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Engine != w.engine || got[i].BatchSize != w.batch || got[i].TextsPerSec != w.tps || got[i].Rounds != 2 {
+			t.Errorf("run %d: %+v, want %s b=%d %v texts/s from 2 rounds", i, got[i], w.engine, w.batch, w.tps)
+		}
+	}
+	if got[0].P50Ms != 4 {
+		t.Errorf("best run's latency %v, want that run's own (4)", got[0].P50Ms)
+	}
+}
