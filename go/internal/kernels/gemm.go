@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // SGEMM for the encoder's linear layers and attention.
 //
 // Every product is C = A·Bᵀ (+ bias), A being M×K row-major activations read in place with a
@@ -111,6 +113,40 @@ type GemmArgs struct {
 	CPadded bool
 	// Epilogue, if set, runs on C[r0:r1, c0:c1] once those values are final.
 	Epilogue func(r0, r1, c0, c1 int)
+
+	// a16 is A rounded to bf16 for K.dotBF16 (row stride lda16), set by withBF16A.
+	a16   []uint16
+	lda16 int
+}
+
+// a16Pool recycles the bf16 copies of A.
+var a16Pool sync.Pool
+
+// withBF16A returns g with A rounded to bf16 in a16 when the product runs on dotBF16, and a
+// function to call once the product is done; else g itself.
+func (g *GemmArgs) withBF16A() (*GemmArgs, func()) {
+	if g.B.bf16 == nil || g.K.dotBF16 == nil {
+		return g, func() {}
+	}
+	k := g.B.k
+	ld := 2 * g.B.kp
+	n := g.M * ld
+	var buf []uint16
+	if v, ok := a16Pool.Get().(*[]uint16); ok && cap(*v) >= n {
+		buf = (*v)[:n]
+	} else {
+		buf = make([]uint16, n)
+	}
+	for r := 0; r < g.M; r++ {
+		row := buf[r*ld : (r+1)*ld]
+		g.K.toBF16(row[:k], g.A[r*g.LDA:r*g.LDA+k])
+		if k < ld {
+			row[k] = 0
+		}
+	}
+	g2 := *g
+	g2.a16, g2.lda16 = buf, ld
+	return &g2, func() { a16Pool.Put(&buf) }
 }
 
 // gemmTasks splits a product into tasks; it returns the number of row blocks and panel groups.
@@ -138,6 +174,8 @@ func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
 
 // Gemm computes the product on the pool's workers and the calling goroutine.
 func (p *Pool) Gemm(g *GemmArgs) {
+	g, done := g.withBF16A()
+	defer done()
 	panels := g.B.panels
 	// Wide kernels take panels in pairs: keep a group's pairs whole.
 	unit := 1
@@ -177,6 +215,8 @@ func groupPanels(gi, groups, panels, unit int) (p0, p1 int) {
 
 // GemmSerial computes the product on the calling goroutine.
 func GemmSerial(g *GemmArgs, s *Scratch) {
+	g, done := g.withBF16A()
+	defer done()
 	gemmBlock(g, 0, g.M, 0, g.B.panels, s)
 	if g.Epilogue != nil {
 		g.Epilogue(0, g.M, 0, g.B.n)
@@ -334,6 +374,12 @@ type wideFunc func(rows, kc int, a []float32, lda int, b []float32, bstride, nc 
 // be odd (the panel is zero-padded to an even depth).
 type wideBF16Func func(rows, kc int, a []float32, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32)
 
+// dotBF16Func is wideBF16Func on activations rounded to bf16, whose row r holds
+// A[r][k] at a[r*lda+k] (lda even), in kp pairs of k (the last one zero-padded for an odd
+// depth): the operands of AVX-512 BF16's VDPBF16PS, which multiplies pairs and adds both
+// products to a float32 accumulator.
+type dotBF16Func func(rows, kp int, a []uint16, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32)
+
 // checkWideArgs panics if a wide kernel call would touch memory outside its slices (the
 // assembly kernels do no bounds checks). bElems is the panel length kc steps take.
 func checkWideArgs(rows, kc, la, lda, lb, bElems, bstride, nc, lc, ldc int, bias []float32) {
@@ -398,7 +444,9 @@ func gemmBlockWide(g *GemmArgs, r0, r1, p0, p1 int) {
 				}
 				a := g.A[i*g.LDA+k0:]
 				c := g.C[i*g.LDC+c0:]
-				if bf := g.B.bf16; bf != nil {
+				if g.a16 != nil {
+					g.K.dotBF16(rt, (kc+1)/2, g.a16[i*g.lda16+k0:], g.lda16, g.B.bf16[pi*g.B.kp*2*nr+k0*nr:], g.B.kp*2*nr, nc, c, g.LDC, bias)
+				} else if bf := g.B.bf16; bf != nil {
 					wide := g.K.wideBF16
 					if wide == nil {
 						wide = wideBF16Go

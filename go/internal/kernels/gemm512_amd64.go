@@ -159,3 +159,81 @@ var gemm512BF16 = [2][12]func(kc int, a *float32, lda int, b *uint16, bstride in
 	{gemm512BF16R1W16, gemm512BF16R2W16, gemm512BF16R3W16, gemm512BF16R4W16, gemm512BF16R5W16, gemm512BF16R6W16, gemm512BF16R7W16, gemm512BF16R8W16, gemm512BF16R9W16, gemm512BF16R10W16, gemm512BF16R11W16, gemm512BF16R12W16},
 	{gemm512BF16R1W32, gemm512BF16R2W32, gemm512BF16R3W32, gemm512BF16R4W32, gemm512BF16R5W32, gemm512BF16R6W32, gemm512BF16R7W32, gemm512BF16R8W32, gemm512BF16R9W32, gemm512BF16R10W32, gemm512BF16R11W32, gemm512BF16R12W32},
 }
+
+//go:noescape
+func gemm512BF16DotR1W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR2W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR3W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR4W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR5W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR6W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR7W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR8W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR9W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR10W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR11W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR12W16(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR1W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR2W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR3W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR4W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR5W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR6W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR7W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR8W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR9W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR10W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR11W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+//go:noescape
+func gemm512BF16DotR12W32(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int)
+
+// gemm512BF16Dot[w][r-1] is the BF16Dot kernel for r rows and width 16·(w+1).
+var gemm512BF16Dot = [2][12]func(kc int, a *uint16, lda int, b *uint16, bstride int, c *float32, ldc int, bias *float32, m1, m2 int){
+	{gemm512BF16DotR1W16, gemm512BF16DotR2W16, gemm512BF16DotR3W16, gemm512BF16DotR4W16, gemm512BF16DotR5W16, gemm512BF16DotR6W16, gemm512BF16DotR7W16, gemm512BF16DotR8W16, gemm512BF16DotR9W16, gemm512BF16DotR10W16, gemm512BF16DotR11W16, gemm512BF16DotR12W16},
+	{gemm512BF16DotR1W32, gemm512BF16DotR2W32, gemm512BF16DotR3W32, gemm512BF16DotR4W32, gemm512BF16DotR5W32, gemm512BF16DotR6W32, gemm512BF16DotR7W32, gemm512BF16DotR8W32, gemm512BF16DotR9W32, gemm512BF16DotR10W32, gemm512BF16DotR11W32, gemm512BF16DotR12W32},
+}

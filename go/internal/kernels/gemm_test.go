@@ -164,7 +164,14 @@ func TestGemmBF16(t *testing.T) {
 						c := randSlice(rng, m*ldc)
 						guard := append([]float32(nil), c...)
 						p.Gemm(&GemmArgs{C: c, LDC: ldc, A: a, LDA: lda, M: m, B: pb, Bias: pb.PadBias(bias), K: &ks})
-						want := naiveGemm(a, lda, rounded, k, bias, m, n, k)
+						ar := a
+						if ks.dotBF16 != nil { // activations rounded to bf16 too
+							ar = make([]float32, len(a))
+							for i, v := range a {
+								ar[i] = FromBF16(BF16(v))
+							}
+						}
+						want := naiveGemm(ar, lda, rounded, k, bias, m, n, k)
 						for i := 0; i < m; i++ {
 							for j := 0; j < ldc; j++ {
 								got := c[i*ldc+j]

@@ -85,7 +85,12 @@ func amd64Sets() []Set {
 	}
 	avx512 := avx2
 	avx512.name, avx512.wide, avx512.wideBF16 = "avx512", wideAVX512, wideBF16AVX512
-	return []Set{avx512, avx2}
+	if !hasAVX512BF16 {
+		return []Set{avx512, avx2}
+	}
+	dot := avx512
+	dot.name, dot.dotBF16, dot.toBF16 = "avx512+bf16", dotBF16AVX512, toBF16AVX512
+	return []Set{dot, avx512, avx2}
 }
 
 func archKernels() (Set, bool) {
