@@ -63,3 +63,13 @@ func TestInt8FallbacksAgree(t *testing.T) {
 		t.Logf("%s agrees with %s", name, refName)
 	}
 }
+
+// BenchmarkForwardInt8 is BenchmarkForward with int8 weights and activations.
+func BenchmarkForwardInt8(b *testing.B) {
+	be, err := New(testmodel.ModelDir(b), WithPrecision(Int8))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	benchForward(b, be)
+}

@@ -30,6 +30,9 @@ import (
 
 var out bytes.Buffer
 
+// prefetch is how far ahead (bytes of the weight panel) the VNNI kernel prefetches; 0: not.
+const prefetch = 1024
+
 func p(format string, args ...interface{}) { fmt.Fprintf(&out, format+"\n", args...) }
 
 // aRow is the address of row r (< 6) of A at byte offset off: rows 0-2 from SI, 3-5 from R8,
@@ -123,6 +126,13 @@ func vnni() {
 		p("vnni%dloop:", rows)
 		for j := 0; j < 4; j++ {
 			p("\tVMOVDQU32 %d(DI), Z%d", 64*j, 24+j)
+		}
+		if prefetch > 0 {
+			// The panel streams from memory on its first row tile: ask for it a few k
+			// steps ahead (one prefetch per cache line).
+			for j := 0; j < 4; j++ {
+				p("\tPREFETCHT0 %d(DI)", prefetch+64*j)
+			}
 		}
 		for r := 0; r < rows; r++ {
 			bc := 28 + r%2

@@ -359,7 +359,7 @@ func (p *Pool) GemmInt8(g *Int8Args) {
 func int8Block(g *Int8Args, q *int8Rows, r0, r1, p0, p1 int) {
 	w, ld := g.W, q.ld
 	panelSize := w.k4 * i8Panel * 4
-	var edge [i8Rows * i8Panel]float32
+	var edge []float32 // a partial panel's tile, allocated if N is not a multiple of 64
 	for pi := p0; pi < p1; pi++ {
 		panel := w.data[pi*panelSize : (pi+1)*panelSize]
 		c0 := pi * i8Panel
@@ -378,7 +378,10 @@ func int8Block(g *Int8Args, q *int8Rows, r0, r1, p0, p1 int) {
 				g.K.tile(rows, w.k4, a, ld, panel, g.C[i*g.LDC+c0:], g.LDC, w, c0, rs, rz)
 				continue
 			}
-			g.K.tile(rows, w.k4, a, ld, panel, edge[:], i8Panel, w, c0, rs, rz)
+			if edge == nil {
+				edge = make([]float32, i8Rows*i8Panel)
+			}
+			g.K.tile(rows, w.k4, a, ld, panel, edge, i8Panel, w, c0, rs, rz)
 			for r := 0; r < rows; r++ {
 				copy(g.C[(i+r)*g.LDC+c0:(i+r)*g.LDC+c0+nc], edge[r*i8Panel:r*i8Panel+nc])
 			}
