@@ -75,3 +75,20 @@ func wideBF16Go(rows, kc int, a []float32, lda int, b []uint16, bstride, nc int,
 		copy(cr, acc[:nc])
 	}
 }
+
+// UseBF16 gives p bfloat16 weights in the form s multiplies fastest: packed as bf16
+// (ToBF16) where s has AVX-512 kernels, which read half the bytes; elsewhere the float32
+// values rounded to bf16 in place, so the products are those of bf16 weights (the
+// widening to float32 done once, at load) at the float32 kernels' speed.
+func (s *Set) UseBF16(p *Packed) {
+	if s.wide != nil {
+		p.ToBF16()
+		return
+	}
+	if p.bf16 != nil {
+		return
+	}
+	for i, v := range p.data {
+		p.data[i] = FromBF16(BF16(v))
+	}
+}

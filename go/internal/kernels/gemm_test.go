@@ -211,3 +211,35 @@ func TestBF16Rounding(t *testing.T) {
 	nan := BF16(math.Float32frombits(0x7f800001))
 	require.True(t, math.IsNaN(float64(FromBF16(nan))), "NaN stays NaN: %#x", nan)
 }
+
+// TestUseBF16 checks that every kernel set computes bf16-weight products, in whichever
+// form UseBF16 stores them for it.
+func TestUseBF16(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	m, n, k := 9, 40, 77
+	a := randSlice(rng, m*k)
+	bm := randSlice(rng, n*k)
+	rounded := make([]float32, len(bm))
+	for i, v := range bm {
+		rounded[i] = FromBF16(BF16(v))
+	}
+	want := naiveGemm(a, k, rounded, k, nil, m, n, k)
+	p := NewPool(2)
+	defer p.Close()
+	for _, ks := range allKernels() {
+		ks := ks
+		pb := NewPacked(n, k)
+		pb.FillNK(bm, k)
+		ks.UseBF16(pb)
+		require.Equal(t, ks.wide != nil, pb.IsBF16(), ks.name)
+		c := make([]float32, m*n)
+		p.Gemm(&GemmArgs{C: c, LDC: n, A: a, LDA: k, M: m, B: pb, K: &ks})
+		tol := 1e-5
+		if ks.dotBF16 != nil {
+			tol = 1e-2 // activations rounded to bf16 as well
+		}
+		for i := range c {
+			require.InDelta(t, want[i], float64(c[i]), tol*math.Sqrt(float64(k))*(1+math.Abs(want[i])), "%s: C[%d]", ks.name, i)
+		}
+	}
+}
