@@ -25,8 +25,10 @@ import (
 	"github.com/minilm-coreml/minilm/go/bench/internal/measure"
 	"github.com/minilm-coreml/minilm/go/bench/internal/peers"
 	"github.com/minilm-coreml/minilm/go/bench/internal/report"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
+	xcpu "golang.org/x/sys/cpu"
 )
 
 func main() {
@@ -519,12 +521,22 @@ func corpusInfo(tok *tokenizer.Tokenizer, name, source string, texts []string, m
 	return c, nil
 }
 
+// cpuISA describes the kernels the cpu engine of precision p runs on this machine: the
+// float32 kernel set the backend reports, and for int8 the int8 kernels the backend selects
+// (kernels.SelectInt8 at its best level), for bf16 whether the CPU has AVX-512 BF16.
 func cpuISA(modelDir string, p cpu.Precision) string {
 	be, err := cpu.New(modelDir, cpu.WithThreads(1), cpu.WithPrecision(p))
 	if err != nil {
 		return ""
 	}
 	defer be.Close()
+	switch p {
+	case cpu.Int8:
+		ks := kernels.SelectInt8(kernels.Int8Best)
+		return fmt.Sprintf("int8 GEMM %s (float32 parts: %s)", ks.Name(), be.ISA())
+	case cpu.BF16:
+		return fmt.Sprintf("bfloat16 weights on the %s kernels; CPU has AVX-512 BF16: %v", be.ISA(), xcpu.X86.HasAVX512BF16)
+	}
 	return be.ISA()
 }
 
