@@ -23,7 +23,7 @@ const maxRows = 12
 
 // prefetch is the distance in bytes ahead of the current weights that the loop prefetches
 // (0: none).
-var prefetch = 1024
+var prefetch = 4096
 
 var out bytes.Buffer
 
