@@ -2,6 +2,7 @@ package embed_test
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -114,4 +115,20 @@ func sciFactNDCG10(t *testing.T, e *embed.Embedder) (ndcg float64, queries, docs
 	sc := metrics.Evaluate(run, s.Qrels, []int{10})
 	require.Equal(t, len(s.Queries), sc.Queries)
 	return sc.NDCG[10], sc.Queries, len(s.Docs)
+}
+
+// TestPrecisionEngines: a CPU precision with Auto runs the CPU even when a Core ML model is
+// given, and Backend says why; with an explicit Core ML engine it is an error naming the
+// compressed Core ML variants.
+func TestPrecisionEngines(t *testing.T) {
+	dir := testmodel.ModelDir(t)
+	mlmodel := filepath.Join(t.TempDir(), "model.mlmodelc")
+	e, err := embed.New(embed.WithModelDir(dir), embed.WithCoreMLModel(mlmodel), embed.WithPrecision(cpu.Int8))
+	require.NoError(t, err)
+	defer e.Close()
+	require.Equal(t, "cpu(int8) (coreml not used: precision int8 runs on the CPU backend)", e.Backend())
+
+	_, err = embed.New(embed.WithModelDir(dir), embed.WithBackend(embed.CoreML), embed.WithCoreMLModel(mlmodel), embed.WithPrecision(cpu.BF16))
+	require.ErrorContains(t, err, "WithPrecision(bf16) applies to the CPU backend")
+	require.ErrorContains(t, err, "minilm_mlpackage_w8_per_channel")
 }
