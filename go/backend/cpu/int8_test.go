@@ -43,7 +43,7 @@ func TestInt8FallbacksAgree(t *testing.T) {
 	seq := maxLen(cases)
 	var ref [][]float32
 	var refName string
-	for _, level := range []int{kernels.Int8Best, kernels.Int8AVX2, kernels.Int8Go} {
+	for _, level := range []int{kernels.Int8Best, kernels.Int8AVXVNNI, kernels.Int8AVX2, kernels.Int8Go} {
 		ks := kernels.SelectInt8(level)
 		name := ks.Name()
 		if name == refName {

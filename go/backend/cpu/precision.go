@@ -20,8 +20,8 @@ const (
 	BF16
 	// Int8 quantizes the weights per output channel (symmetric int8, about 11 MB) at load
 	// and each activation row dynamically (per token) before every linear layer,
-	// accumulating in int32: VPDPBUSD with AVX-512 VNNI, an AVX2 path without it, portable
-	// Go elsewhere.
+	// accumulating in int32: VPDPBUSD with AVX-512 VNNI (or AVX-VNNI), an AVX2 path without
+	// either, portable Go elsewhere.
 	Int8
 )
 

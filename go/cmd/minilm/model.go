@@ -32,7 +32,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.precision, "precision", "float32", "compute precision of the CPU encoder's linear layers:\n"+
 		"float32 (AVX2+FMA, else portable Go),\n"+
 		"bf16 (bfloat16 weights: AVX-512 BF16 VDPBF16PS, else AVX2+FMA converting; about 1/2 the weight bytes),\n"+
-		"int8 (int8 weights per channel, activations per token: AVX-512 VNNI VPDPBUSD, else AVX2; about 1/4 the weight bytes).\n"+
+		"int8 (int8 weights per channel, activations per token: AVX-512 VNNI VPDPBUSD, else AVX-VNNI, else AVX2; about 1/4 the weight bytes).\n"+
 		"CPU backend only: with --backend auto it selects the CPU; with --backend coreml use a compressed Core ML variant instead")
 }
 

@@ -12,13 +12,14 @@
 // VPSIGNB moves the weight's sign onto the signed activation, VPABSB makes the weight
 // unsigned, so VPMADDUBSW multiplies |w| ≤ 127 by |a| ≤ 127 and a pair sum is at most
 // 2·127·127 = 32258 < 32767: it cannot saturate, and the int32 sums equal the VNNI ones.
-// VPMADDWD with ones widens the pairs to int32.
+// VPMADDWD with ones widens the pairs to int32. int8TileAVXVNNI computes the AVX2 tile with
+// AVX-VNNI's VPDPBUSD, written as bytes (Go's assembler only knows the EVEX form).
 //
 // Both end with the same epilogue, in float32:
 //
 //	C[r][j] = rs[r] · (cs[j]·acc[r][j] + rz[r]·cw[j]) + bias[j]
 //
-// where acc[r][j] = Σ_k (q[r][k] − 128)·w[j][k] (the VNNI kernel starts its sums at
+// where acc[r][j] = Σ_k (q[r][k] − 128)·w[j][k] (the VNNI kernels start their sums at
 // ini[j] = −128·Σ_k w[j][k] to remove the unsigned offset).
 package main
 
@@ -225,6 +226,71 @@ func avx2() {
 	p("")
 }
 
+// vpdpbusdVEX returns the bytes of the VEX-encoded (AVX-VNNI) VPDPBUSD ymm(dst) +=
+// ymm(a) (u8) · ymm(w) (s8), which Go's assembler cannot write (it emits the EVEX form, which
+// needs AVX-512): VEX.256.66.0F38.W0 50 /r (Intel SDM, "VPDPBUSD"). dst < 8, w >= 8.
+func vpdpbusdVEX(dst, a, w int) string {
+	if dst >= 8 || w < 8 || a > 15 {
+		panic("vpdpbusdVEX: register out of the encoded range")
+	}
+	b1 := 0xC2                           // R̄=1 (dst<8), X̄=1, B̄=0 (w>=8), map 0F38
+	b2 := (^a&15)<<3 | 1<<2 | 1          // W0, vvvv = ~a, L=1 (256 bits), pp=01 (66)
+	modrm := 0xC0 | (dst&7)<<3 | (w & 7) // register-direct
+	return fmt.Sprintf("BYTE $0xC4; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x50; BYTE $0x%02X // VPDPBUSD Y%d, Y%d, Y%d", b1, b2, modrm, w, a, dst)
+}
+
+// avxvnni writes int8TileAVXVNNI: int8TileAVX2's tile (up to 4 rows × 16 columns) with
+// AVX-VNNI's VPDPBUSD on unsigned activations, the sums starting at ini like the AVX-512 one.
+func avxvnni() {
+	p("// func int8TileAVXVNNI(%s)", "rows, k4 int, a *uint8, lda int, w *int8, c *float32, ldc int, ini *int32, rs, rz, cs, cw, bias *float32")
+	p("// Requires: AVX2, FMA, AVX-VNNI. a holds q (unsigned); w points at a quarter panel.")
+	p("TEXT ·int8TileAVXVNNI(SB), NOSPLIT, $0-104")
+	prologue()
+	for rows := 4; rows >= 2; rows-- {
+		p("\tCMPQ AX, $%d", rows)
+		p("\tJEQ vvnni%d", rows)
+	}
+	p("\tJMP vvnni1")
+	for rows := 1; rows <= 4; rows++ {
+		p("vvnni%d:", rows)
+		p("\tMOVQ ini+56(FP), DX")
+		for r := 0; r < rows; r++ {
+			p("\tVMOVDQU (DX), Y%d", 2*r)
+			p("\tVMOVDQU 32(DX), Y%d", 2*r+1)
+		}
+		p("vvnni%dloop:", rows)
+		p("\tVMOVDQU (DI), Y8")
+		p("\tVMOVDQU 32(DI), Y9")
+		for r := 0; r < rows; r++ {
+			a := 12 + r%2
+			p("\tVPBROADCASTD %s, Y%d", aRow(r, 0), a)
+			p("\t%s", vpdpbusdVEX(2*r, a, 8))
+			p("\t%s", vpdpbusdVEX(2*r+1, a, 9))
+		}
+		p("\tADDQ $4, SI")
+		p("\tADDQ $4, R8")
+		p("\tADDQ $256, DI")
+		p("\tDECQ CX")
+		p("\tJNZ vvnni%dloop", rows)
+		epilogueSetup()
+		for r := 0; r < rows; r++ {
+			p("\tVBROADCASTSS %d(R11), Y13", 4*r)
+			p("\tVBROADCASTSS %d(R12), Y14", 4*r)
+			for h := 0; h < 2; h++ {
+				y := fmt.Sprintf("Y%d", 2*r+h)
+				p("\tVCVTDQ2PS %s, %s", y, y)
+				p("\tVMULPS %d(R13), %s, %s", 32*h, y, y)
+				p("\tVFMADD231PS %d(AX), Y14, %s", 32*h, y)
+				p("\tVFMADD213PS %d(BX), Y13, %s", 32*h, y)
+				p("\tVMOVUPS %s, %s", y, cRow(r, 32*h))
+			}
+		}
+		p("\tVZEROUPPER")
+		p("\tRET")
+	}
+	p("")
+}
+
 // quant writes quantRowAVX2: dst[i] = clamp(round(src[i]·inv) + zp, 1, 255) XOR flip, for
 // n a multiple of 8, rounding to nearest even (the MXCSR default).
 func quant() {
@@ -305,6 +371,7 @@ func main() {
 	p("")
 	vnni()
 	avx2()
+	avxvnni()
 	quant()
 	if err := os.WriteFile("int8_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -207,20 +207,21 @@ type Int8Set struct {
 	quantRow func(x []float32, q []uint8, inv float32, zp int32, flip uint8) // nil: Go
 }
 
-// Name names the instruction set: "avx512vnni", "avx2" or "go".
+// Name names the instruction set: "avx512vnni", "avxvnni", "avx2" or "go".
 func (s *Int8Set) Name() string { return s.name }
 
 // Int8 instruction-set levels for SelectInt8, best first.
 const (
-	Int8Best = iota // the best the CPU supports
-	Int8AVX2        // at most AVX2 (no VNNI)
-	Int8Go          // portable Go
+	Int8Best    = iota // the best the CPU supports: AVX-512 VNNI first
+	Int8AVXVNNI        // at most AVX-VNNI (VEX-encoded VPDPBUSD on 256 bits)
+	Int8AVX2           // at most AVX2 (no VNNI)
+	Int8Go             // portable Go
 )
 
 var int8Go = Int8Set{name: "go", tile: int8TileGo, tileRows: i8Rows}
 
 // SelectInt8 returns the best int8 kernels the CPU supports at or below level (Int8Best,
-// Int8AVX2 or Int8Go; tests force the fallbacks with the lower levels).
+// Int8AVXVNNI, Int8AVX2 or Int8Go; tests force the fallbacks with the lower levels).
 func SelectInt8(level int) Int8Set {
 	if s, ok := archInt8(level); ok {
 		return s

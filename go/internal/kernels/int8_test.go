@@ -15,7 +15,7 @@ import (
 func int8Sets() []Int8Set {
 	var sets []Int8Set
 	seen := map[string]bool{}
-	for _, level := range []int{Int8Best, Int8AVX2, Int8Go} {
+	for _, level := range []int{Int8Best, Int8AVXVNNI, Int8AVX2, Int8Go} {
 		s := SelectInt8(level)
 		if !seen[s.name] {
 			seen[s.name] = true
