@@ -28,7 +28,8 @@ func NewKernels(threads int) *Kernels {
 	return &Kernels{k: Select(false), pool: NewPool(threads)}
 }
 
-// ISA names the instruction set of the kernels: "avx2+fma" or "go".
+// ISA names the instruction set of the kernels: "avx512+bf16", "avx512", "avx2+fma", or
+// "go" (or an arm64 name).
 func (k *Kernels) ISA() string { return k.k.name }
 
 // Threads is the size of the worker pool.
@@ -125,7 +126,7 @@ var bestKernels = Select(false)
 // Erf is the float32 erf approximation the GELU kernels use.
 func Erf(x float32) float32 { return erff(x) }
 
-// Name names the instruction set of s: "avx2+fma" or "go".
+// Name names the instruction set of s, as Kernels.ISA does.
 func (s *Set) Name() string { return s.name }
 
 // GELU applies exact (erf) GELU to v in place.

@@ -12,6 +12,10 @@ import "sync"
 // blocks of mcBlock rows (kept in L2) and K into kcBlock-deep slices (a panel's slice stays in
 // L1 while all the row tiles of a block stream past it), and farms (row block, panel group)
 // tasks out to the backend's workers.
+//
+// With AVX-512, wide tiles of up to 12 rows × 2 panels (24 zmm accumulators, masked columns)
+// replace the 6×16 ones, so a product of up to 12 rows reads each weight once; bfloat16
+// weights (Packed.ToBF16) halve the bytes read. See gemmBlockWide.
 
 const (
 	mr      = 6   // rows of the register tile
@@ -122,9 +126,13 @@ type GemmArgs struct {
 // a16Pool recycles the bf16 copies of A.
 var a16Pool sync.Pool
 
+// bf16RowsPerTask is the rows of A a task of withBF16A rounds.
+const bf16RowsPerTask = 32
+
 // withBF16A returns g with A rounded to bf16 in a16 when the product runs on dotBF16, and a
-// function to call once the product is done; else g itself.
-func (g *GemmArgs) withBF16A() (*GemmArgs, func()) {
+// function to call once the product is done; else g itself. run(n, fn) calls fn(task) for
+// every task in [0, n), in parallel or not.
+func (g *GemmArgs) withBF16A(run func(n int, fn func(task int))) (*GemmArgs, func()) {
 	if g.B.bf16 == nil || g.K.dotBF16 == nil {
 		return g, func() {}
 	}
@@ -137,13 +145,19 @@ func (g *GemmArgs) withBF16A() (*GemmArgs, func()) {
 	} else {
 		buf = make([]uint16, n)
 	}
-	for r := 0; r < g.M; r++ {
-		row := buf[r*ld : (r+1)*ld]
-		g.K.toBF16(row[:k], g.A[r*g.LDA:r*g.LDA+k])
-		if k < ld {
-			row[k] = 0
+	run(ceilDiv(g.M, bf16RowsPerTask), func(task int) {
+		r1 := (task + 1) * bf16RowsPerTask
+		if r1 > g.M {
+			r1 = g.M
 		}
-	}
+		for r := task * bf16RowsPerTask; r < r1; r++ {
+			row := buf[r*ld : (r+1)*ld]
+			g.K.toBF16(row[:k], g.A[r*g.LDA:r*g.LDA+k])
+			if k < ld {
+				row[k] = 0
+			}
+		}
+	})
 	g2 := *g
 	g2.a16, g2.lda16 = buf, ld
 	return &g2, func() { a16Pool.Put(&buf) }
@@ -174,7 +188,7 @@ func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
 
 // Gemm computes the product on the pool's workers and the calling goroutine.
 func (p *Pool) Gemm(g *GemmArgs) {
-	g, done := g.withBF16A()
+	g, done := g.withBF16A(func(n int, fn func(task int)) { p.Run(n, func(task int, _ *Scratch) { fn(task) }) })
 	defer done()
 	panels := g.B.panels
 	// Wide kernels take panels in pairs: keep a group's pairs whole.
@@ -202,6 +216,13 @@ func (p *Pool) Gemm(g *GemmArgs) {
 	})
 }
 
+// serially calls fn(task) for every task in [0, n) in order.
+func serially(n int, fn func(task int)) {
+	for t := 0; t < n; t++ {
+		fn(t)
+	}
+}
+
 // groupPanels returns the panels [p0, p1) of group gi of groups, cut at multiples of unit.
 func groupPanels(gi, groups, panels, unit int) (p0, p1 int) {
 	units := ceilDiv(panels, unit)
@@ -215,7 +236,7 @@ func groupPanels(gi, groups, panels, unit int) (p0, p1 int) {
 
 // GemmSerial computes the product on the calling goroutine.
 func GemmSerial(g *GemmArgs, s *Scratch) {
-	g, done := g.withBF16A()
+	g, done := g.withBF16A(serially)
 	defer done()
 	gemmBlock(g, 0, g.M, 0, g.B.panels, s)
 	if g.Epilogue != nil {
