@@ -32,7 +32,7 @@ import (
 var out bytes.Buffer
 
 // prefetch is how far ahead (bytes of the weight panel) the VNNI kernel prefetches; 0: not.
-const prefetch = 1024
+const prefetch = 4096
 
 func p(format string, args ...interface{}) { fmt.Fprintf(&out, format+"\n", args...) }
 
