@@ -144,7 +144,12 @@ def test_range_flags(p):
         (["--quantize", "int8", "--palettize-nbits", "4", "--palettize-mode", "uniform"], "not supported"),
         (["--activation-quantize"], "requires --quantize int8"),
         (["--activation-quantize", "--quantize", "int4"], "requires --quantize int8"),
-        (["--calibration-data", "x.txt"], "only used with --activation-quantize"),
+        (["--calibration-data", "x.txt"], "only used with --activation-quantize or --smooth-quant"),
+        (["--smooth-quant", "1.5"], "between 0 and 1"),
+        (["--smooth-quant", "0"], "between 0 and 1"),
+        (["--palettize-range", "fitted"], "need --palettize-nbits"),
+        (["--palettize-nbits", "4", "--palettize-mode", "kmeans", "--palettize-range", "fitted"], "uniform only"),
+        (["--variant", "w8a8", "--smooth-quant", "0.7"], "already sets the compression flags"),
         (["--activation-quantize", "--quantize", "int8", "--calibration-data", "/nonexistent.txt"], "no such file"),
         (["--output", "model.mlmodel"], "must end in .mlpackage"),
         (["--variant", "w8a8", "--quantize", "int4"], "already sets the compression flags"),
@@ -223,7 +228,8 @@ def test_help_documents_grid_and_flags():
     for flag in ("--model-dir", "--output", "--enumerated-shapes", "--batch-sizes", "--seq-lengths", "--batch-range",
                  "--seq-range", "--attn-implementation", "--quantize", "--quantize-granularity", "--quantize-block-size",
                  "--palettize-nbits", "--palettize-mode", "--palettize-granularity", "--palettize-group-size",
-                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant", "--inputs"):
+                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant", "--inputs",
+                 "--smooth-quant", "--palettize-range"):
         assert flag in h
     assert "70 shapes" in h and "128" in h
     flat = " ".join(h.split())
