@@ -1,11 +1,11 @@
-// Package cpu is a pure-Go (plus amd64 assembly) backend that runs the BERT encoder of
-// all-MiniLM-L6-v2 on the CPU.
+// Package cpu is a pure-Go (plus amd64 and arm64 assembly) backend that runs the BERT encoder
+// of all-MiniLM-L6-v2 on the CPU.
 //
 // Weights are read once from model.safetensors and packed into the layout of the SGEMM
-// micro-kernel (AVX2+FMA assembly on amd64 when the CPU has it, portable Go otherwise). All
-// real tokens of a batch are folded into the rows of each linear layer, so padding costs
-// nothing there; only attention looks at sequence boundaries, and a padded key never enters
-// a softmax. The hidden state of padded positions is therefore not computed: Forward writes
+// micro-kernel (assembly: AVX2+FMA or AVX-512 on amd64 when the CPU has it, NEON on arm64;
+// portable Go otherwise). All real tokens of a batch are folded into the rows of each linear
+// layer, so padding costs nothing there; only attention looks at sequence boundaries, and a
+// padded key never enters a softmax. The hidden state of padded positions is therefore not computed: Forward writes
 // zeros there (pooling ignores them).
 //
 // Work runs on a fixed set of worker goroutines per backend (WithThreads, default
@@ -156,7 +156,8 @@ func (b *Backend) Name() string {
 // Precision is the compute precision of the linear layers (WithPrecision).
 func (b *Backend) Precision() Precision { return b.prec }
 
-// ISA names the instruction set of the kernels in use: "avx2+fma" or "go".
+// ISA names the instruction set of the kernels in use, as kernels.Kernels.ISA: "avx2+fma",
+// "neon" or "go", for example.
 func (b *Backend) ISA() string { return b.k.Name() }
 
 // Shapes implements backend.Backend: any batch up to the maximum and any sequence length up

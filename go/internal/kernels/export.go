@@ -1,6 +1,7 @@
 // Package kernels holds the float32 compute kernels shared by the CPU encoder
-// (go/backend/cpu) and the MIL program executor (go/mil): a packed SGEMM with an AVX2+FMA
-// assembly micro-kernel on amd64 (portable Go elsewhere or under the purego build tag),
+// (go/backend/cpu) and the MIL program executor (go/mil): a packed SGEMM with assembly
+// micro-kernels (AVX2+FMA or AVX-512 on amd64, NEON on arm64; portable Go elsewhere or under
+// the purego build tag),
 // GELU, softmax and LayerNorm, and a pool of worker goroutines for parallel loops.
 //
 // It is internal: its API follows what those two engines need and may change with them.
@@ -29,7 +30,7 @@ func NewKernels(threads int) *Kernels {
 }
 
 // ISA names the instruction set of the kernels: "avx512+bf16", "avx512", "avx2+fma", or
-// "go" (or an arm64 name).
+// "go" on amd64; "neon" or "go" on arm64.
 func (k *Kernels) ISA() string { return k.k.name }
 
 // Threads is the size of the worker pool.
