@@ -5,8 +5,8 @@
 // micro-kernel (assembly: AVX2+FMA or AVX-512 on amd64 when the CPU has it, NEON on arm64;
 // portable Go otherwise). All real tokens of a batch are folded into the rows of each linear
 // layer, so padding costs nothing there; only attention looks at sequence boundaries, and a
-// padded key never enters a softmax. The hidden state of padded positions is therefore not computed: Forward writes
-// zeros there (pooling ignores them).
+// padded key never enters a softmax. The hidden state of padded positions is therefore not
+// computed: Forward writes zeros there (pooling ignores them).
 //
 // Work runs on a fixed set of worker goroutines per backend (WithThreads, default
 // GOMAXPROCS): concurrent Forward calls share them instead of multiplying goroutines.

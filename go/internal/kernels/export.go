@@ -1,8 +1,8 @@
 // Package kernels holds the float32 compute kernels shared by the CPU encoder
 // (go/backend/cpu) and the MIL program executor (go/mil): a packed SGEMM with assembly
 // micro-kernels (AVX2+FMA or AVX-512 on amd64, NEON on arm64; portable Go elsewhere or under
-// the purego build tag),
-// GELU, softmax and LayerNorm, and a pool of worker goroutines for parallel loops.
+// the purego build tag), GELU, softmax and LayerNorm, and a pool of worker goroutines for
+// parallel loops.
 //
 // It is internal: its API follows what those two engines need and may change with them.
 // Two levels are offered. Kernels bundles a kernel Set with a Pool behind a small API
