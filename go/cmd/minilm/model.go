@@ -50,8 +50,13 @@ func (m *modelFlags) validate() error {
 	if m.workers < 0 {
 		return usageError{msg: fmt.Sprintf("--workers %d: must not be negative", m.workers)}
 	}
-	if _, err := cpu.ParsePrecision(m.precision); err != nil {
+	prec, err := cpu.ParsePrecision(m.precision)
+	if err != nil {
 		return usageError{msg: "--precision: " + strings.TrimPrefix(err.Error(), "cpu: ")}
+	}
+	if engine, _ := embed.ParseEngine(m.backend); engine == embed.CoreML && prec != cpu.Float32 {
+		return usageError{msg: fmt.Sprintf("--precision %v is a CPU-backend option; with --backend coreml, pass a compressed Core ML variant "+
+			"(minilm_mlpackage_w8_per_channel, _w8a8, _int4_per_block32, _palettize_*) as --coreml-model", prec)}
 	}
 	return nil
 }
