@@ -43,7 +43,7 @@ VARIANTS_JSON = """
    "compression": {"weights": "palette4", "activations": "float16"}, "calibrated": false, "release": true},
   {"name": "w8a8",
    "flags": ["--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel",
-             "--activation-scope", "linear-inputs", "--smooth-quant", "0.5"],
+             "--activation-scope", "linear-inputs"],
    "compression": {"weights": "int8", "activations": "int8"}, "calibrated": true, "release": false}
 ]
 """

@@ -26,7 +26,7 @@ Where the 1/s goes, per encoder layer of this post-LayerNorm BERT:
   channel j, so 1/s is folded exactly into value's weight rows and bias: no op is added.
 * output.dense (input: GELU(intermediate)): GELU is not linear, so an explicit ``mul``.
 
-The smoothed float model computes the same function; ``//models:w8a8_smoothing_equivalence_test``
+The smoothed float model computes the same function; ``//models:smoothing_equivalence_test``
 runs it through go/mil against the unsmoothed float model (min cosine >= 0.99999).
 """
 
