@@ -60,8 +60,7 @@ def main(argv=None) -> int:
         ref = V.reference_embeddings(model_dir, texts)
         got = V.program_embeddings(a.package, model_dir, texts)
         cos = V.cosines(got, ref)
-        variant = a.expect_variant or "default"
-        thr = a.min_cosine if a.min_cosine is not None else V.PROGRAM_MIN_COSINE.get(variant, 0.99)
+        thr = a.min_cosine if a.min_cosine is not None else V.PROGRAM_MIN_COSINE[V.package_class(a.package)]
         report.add(f"program output finite", bool(np.all(np.isfinite(got))), "")
         report.add(f"program parity vs sentence-transformers ({len(texts)} texts)", float(cos.min()) >= thr,
                    f"min cosine {cos.min():.6f}, mean {cos.mean():.6f}, threshold {thr}")

@@ -2,7 +2,8 @@
 # Installs what the build needs on Debian 12 / Ubuntu (idempotent), or says what is missing.
 #   - Debian's bazel-bootstrap 4.2.3 and the rule sets it uses offline (skylib, rules_java);
 #   - python3 with venv (the conversion toolchain is installed by Bazel into its own venv);
-#   - any `go` (only used to download rules_go, gazelle and the Go SDK as Go modules).
+#   - any `go` (only used to download rules_go, gazelle and the Go SDK as Go modules);
+#   - qemu-user-static, to test the arm64 build (tools/arm64_test.sh) on this machine.
 set -euo pipefail
 
 need=()
@@ -14,6 +15,8 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)  # //tools:check_bzlmod
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 command -v git >/dev/null 2>&1 || need+=(git)
+# tools/arm64_test.sh: the arm64 (NEON) kernels run under user-mode emulation.
+command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user-static)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 #   tools/test.sh          everything: Bazel tests (Go, tokenizer and embedding parity, STS-B,
 #                          darwin type-check guard, conversion of every variant, its validation
 #                          and quality gate, Python tests, quick benchmarks), `go test ./...`
-#                          with the machine's Go, the macOS-only target check, and the release
+#                          with the machine's Go, the macOS-only target check, the arm64
+#                          kernels and CPU parity under qemu-aarch64, and the release
 #                          checks: reproducibility (quick form), remote cache, tampered pins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,9 @@ fi
 step "go test ./... with the machine's Go ($(go version))"
 MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" \
   GOFLAGS=-mod=mod go test -count=1 ./...
+
+step "arm64: the NEON kernels and the CPU parity test under qemu-aarch64"
+MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" tools/arm64_test.sh
 
 step "release: two clean builds from different paths give identical SHA256SUMS (quick form)"
 tools/repro_check.sh --quick

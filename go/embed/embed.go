@@ -53,19 +53,21 @@ type Embedder struct {
 	maxSeq    int
 	batchSize int
 	workers   int
-	// fallback, if set, says why Auto runs the CPU backend although a Core ML model was given.
+	// fallback, if set, says why Auto runs the CPU backend although a Core ML model was
+	// given, e.g. "coreml unavailable: requires macOS 15".
 	fallback string
 
 	mu     sync.RWMutex // held for reading by calls, for writing by Close
 	closed bool
 }
 
-// Backend names the engine in use, e.g. "cpu" or "coreml(cpuAndNeuralEngine)". When Auto
-// was asked to use a Core ML model that could not be loaded, it says why the CPU runs
-// instead, e.g. "cpu (coreml unavailable: requires macOS 15)".
+// Backend names the engine in use, e.g. "cpu", "cpu(int8)" or "coreml(cpuAndNeuralEngine)".
+// When Auto was given a Core ML model but runs the CPU, it says why, e.g.
+// "cpu (coreml unavailable: requires macOS 15)" or
+// "cpu(int8) (coreml not used: precision int8 runs on the CPU backend)".
 func (e *Embedder) Backend() string {
 	if e.fallback != "" {
-		return fmt.Sprintf("%s (coreml unavailable: %s)", e.be.Name(), e.fallback)
+		return fmt.Sprintf("%s (%s)", e.be.Name(), e.fallback)
 	}
 	return e.be.Name()
 }

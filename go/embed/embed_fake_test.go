@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -336,6 +337,11 @@ func TestConfigValidate(t *testing.T) {
 		{"seq 512", WithMaxSeqLength(512), ""},
 		{"workers -1", WithWorkers(-1), "WithWorkers(-1)"},
 		{"engine", WithBackend(Engine(7)), "engine(7)"},
+		{"precision int8", WithPrecision(cpu.Int8), ""},
+		{"precision bad", WithPrecision(cpu.Precision(9)), "precision(9)"},
+		{"precision with coreml", func(c *config) { WithBackend(CoreML)(c); WithPrecision(cpu.Int8)(c) }, "minilm_mlpackage_w8_per_channel"},
+		{"precision with custom", func(c *config) { WithCustomBackend(&fakeBackend{})(c); WithPrecision(cpu.BF16)(c) }, "custom backend"},
+		{"float32 with coreml", func(c *config) { WithBackend(CoreML)(c); WithPrecision(cpu.Float32)(c) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,24 +158,30 @@ func abbreviate(s string) string {
 // similarities and gold scores on the STS Benchmark test split must match the published
 // figure for all-MiniLM-L6-v2.
 func TestSTSBenchmark(t *testing.T) {
-	e := newEmbedder(t)
-	pairs, err := fixtures.ReadSTSB(testmodel.RepoFile(t, fixtures.STSBFile))
+	rho, pairs := stsbSpearman(t, newEmbedder(t))
+	t.Logf("STS Benchmark test (%d pairs): cosine Spearman %.7f (published %.7f, diff %+.1e)",
+		pairs, rho, publishedSTSB, rho-publishedSTSB)
+	require.InDelta(t, publishedSTSB, rho, stsbTolerance)
+}
+
+// stsbSpearman returns e's cosine Spearman correlation with the gold scores of the STS
+// Benchmark test split, and the number of pairs.
+func stsbSpearman(t *testing.T, e *embed.Embedder) (rho float64, pairs int) {
+	t.Helper()
+	sts, err := fixtures.ReadSTSB(testmodel.RepoFile(t, fixtures.STSBFile))
 	require.NoError(t, err)
-	gold := pairs.Gold
+	gold := sts.Gold
 	require.Len(t, gold, 1379)
 
 	// Embed each distinct sentence once.
-	uniq, index := pairs.Distinct()
+	uniq, index := sts.Distinct()
 	vecs, err := e.Embed(context.Background(), uniq)
 	require.NoError(t, err)
 	sims := make([]float64, len(gold))
 	for i := range gold {
-		sims[i] = vecmath.Cosine(vecs[index[pairs.S1[i]]], vecs[index[pairs.S2[i]]])
+		sims[i] = vecmath.Cosine(vecs[index[sts.S1[i]]], vecs[index[sts.S2[i]]])
 	}
-	rho := stats.Spearman(sims, gold)
-	t.Logf("STS Benchmark test (%d pairs): cosine Spearman %.7f (published %.7f, diff %+.1e)",
-		len(gold), rho, publishedSTSB, rho-publishedSTSB)
-	require.InDelta(t, publishedSTSB, rho, stsbTolerance)
+	return stats.Spearman(sims, gold), len(gold)
 }
 
 // TestBatchingMatchesOneAtATime checks that planner-driven batching (sorting, padding,

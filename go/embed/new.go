@@ -85,8 +85,9 @@ func modelDir(dir string) (string, error) {
 	return dir, nil
 }
 
-// openBackend opens the engine cfg asks for. When Auto cannot load the Core ML model it was
-// given, it opens the CPU encoder and returns the reason as fallback.
+// openBackend opens the engine cfg asks for. When Auto does not run the Core ML model it was
+// given (it cannot load, or a CPU precision was asked for), it opens the CPU encoder and
+// returns the reason as fallback.
 func openBackend(cfg *config, dir string) (be backend.Backend, fallback string, err error) {
 	if cfg.custom != nil {
 		return cfg.custom, "", nil
@@ -99,20 +100,22 @@ func openBackend(cfg *config, dir string) (be backend.Backend, fallback string, 
 		be, err := openCoreML(cfg.coreMLModel)
 		return be, "", err
 	case Auto:
-		if cfg.coreMLModel != "" {
+		if cfg.coreMLModel != "" && cfg.precision != cpu.Float32 {
+			fallback = fmt.Sprintf("coreml not used: precision %v runs on the CPU backend", cfg.precision)
+		} else if cfg.coreMLModel != "" {
 			be, err := coreml.New(cfg.coreMLModel)
 			if err == nil {
 				return be, "", nil
 			}
 			var ue *coreml.UnavailableError
 			if errors.As(err, &ue) {
-				fallback = ue.Reason
+				fallback = "coreml unavailable: " + ue.Reason
 			} else {
-				fallback = strings.TrimPrefix(err.Error(), "coreml: ")
+				fallback = "coreml unavailable: " + strings.TrimPrefix(err.Error(), "coreml: ")
 			}
 		}
 	}
-	be, err = openCPU(dir)
+	be, err = openCPU(dir, cfg.precision)
 	return be, fallback, err
 }
 
@@ -124,11 +127,11 @@ func openCoreML(path string) (backend.Backend, error) {
 	return be, nil
 }
 
-func openCPU(dir string) (backend.Backend, error) {
+func openCPU(dir string, p cpu.Precision) (backend.Backend, error) {
 	if _, err := os.Stat(filepath.Join(dir, WeightsFile)); err != nil {
 		return nil, fmt.Errorf("embed: model directory %s: %w", dir, err)
 	}
-	be, err := cpu.New(dir)
+	be, err := cpu.New(dir, cpu.WithPrecision(p))
 	if err != nil {
 		return nil, fmt.Errorf("embed: opening CPU encoder: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/minilm-coreml/minilm/go/backend"
+	"github.com/minilm-coreml/minilm/go/backend/cpu"
 )
 
 // Engine selects the execution engine of an Embedder.
@@ -72,6 +73,7 @@ type config struct {
 	workers     int
 	custom      backend.Backend
 	fromEnv     bool
+	precision   cpu.Precision
 }
 
 // WithBackend selects the engine; the default is Auto.
@@ -85,6 +87,20 @@ func WithModelDir(dir string) Option { return func(c *config) { c.modelDir = dir
 // engines use; without it Auto runs the CPU encoder. The tokenizer still comes from the
 // model directory.
 func WithCoreMLModel(path string) Option { return func(c *config) { c.coreMLModel = path } }
+
+// WithPrecision sets the compute precision of the CPU encoder's linear layers: cpu.Float32
+// (the default), cpu.BF16 (bfloat16 weights, float32 accumulation) or cpu.Int8 (int8
+// weights per output channel, activations quantized per token, int32 accumulation). See
+// cpu.Precision for the instructions each uses.
+//
+// It applies to the CPU backend only. With WithBackend(CoreML), a precision other than
+// float32 is an error: Core ML's low-precision forms are the compressed model variants
+// (//models:minilm_mlpackage_w8_per_channel, _w8a8, _int4_per_block32, _palettize_*),
+// passed with WithCoreMLModel. With Auto, a precision other than float32 selects the CPU
+// backend even when a Core ML model is given, and Backend says so, e.g.
+// "cpu(int8) (coreml not used: precision int8 runs on the CPU backend)". With
+// WithCustomBackend it is an error, since the Embedder does not open that engine.
+func WithPrecision(p cpu.Precision) Option { return func(c *config) { c.precision = p } }
 
 // WithBatchSize sets the most texts one backend call holds; the default is 32. The backend's
 // shapes may cap it further.
@@ -129,6 +145,18 @@ func (c *config) validate() error {
 	case Auto, CPU, CoreML:
 	default:
 		return fmt.Errorf("embed: invalid %v", c.engine)
+	}
+	if _, err := cpu.ParsePrecision(c.precision.String()); err != nil {
+		return fmt.Errorf("embed: WithPrecision: invalid %v", c.precision)
+	}
+	if c.precision != cpu.Float32 {
+		if c.custom != nil {
+			return fmt.Errorf("embed: WithPrecision(%v) applies to the CPU backend; it cannot change a custom backend", c.precision)
+		}
+		if c.engine == CoreML {
+			return fmt.Errorf("embed: WithPrecision(%v) applies to the CPU backend; for Core ML, pass a compressed model variant "+
+				"(minilm_mlpackage_w8_per_channel, _w8a8, _int4_per_block32, _palettize_*) with WithCoreMLModel", c.precision)
+		}
 	}
 	if c.batchSize < 1 {
 		return fmt.Errorf("embed: WithBatchSize(%d): need at least 1", c.batchSize)

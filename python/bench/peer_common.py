@@ -125,13 +125,19 @@ def run_job(engine, job):
 
 
 def main(name, make_engine, extra_args=None):
-    """Runs a peer: make_engine(spec, args) -> (engine, versions dict)."""
-    p = argparse.ArgumentParser(description=f"{name} peer of the Go benchmarks")
+    """Runs a peer: make_engine(spec, args) -> (engine, versions dict).
+
+    name is the engine name in the result, or a function of the parsed arguments returning it
+    (one script, several engines: peer_onnxruntime.py's float32 and int8 models).
+    """
+    p = argparse.ArgumentParser(description="a peer of the Go benchmarks")
     p.add_argument("--spec", required=True, help="job spec JSON written by the Go benchmark")
     p.add_argument("--out", required=True, help="where to write the result JSON")
     if extra_args:
         extra_args(p)
     args = p.parse_args()
+    if callable(name):
+        name = name(args)
     with open(args.spec) as f:
         spec = json.load(f)
     limit_threads(int(spec["threads"]))

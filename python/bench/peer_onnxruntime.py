@@ -7,6 +7,10 @@ Hugging Face fast tokenizer (padding to the longest text of each batch, truncati
 max_seq_length), and mean pooling + L2 normalization in numpy, as sentence-transformers does.
 Like SentenceTransformer.encode, texts are sorted by length (longest first) before being cut
 into batches, and the results are returned in input order.
+
+With --precision int8 the model is the int8 one quantize_onnx.py writes (the dynamic
+quantization sentence-transformers recommends for CPUs, "avx512_vnni"); the session is the
+same, graph optimizations on, so ONNX Runtime fuses the quantized graph.
 """
 
 import os
@@ -17,7 +21,13 @@ import peer_common  # noqa: E402
 
 
 def extra_args(p):
-    p.add_argument("--onnx", required=True, help="model.onnx written by export_onnx.py")
+    p.add_argument("--onnx", required=True, help="model.onnx written by export_onnx.py (or quantize_onnx.py)")
+    p.add_argument("--precision", default="float32", choices=["float32", "int8"],
+                   help="what --onnx holds: the float32 export or its int8 quantization (names the engine)")
+
+
+def engine_name(args):
+    return "onnxruntime (cpu)" if args.precision == "float32" else f"onnxruntime {args.precision} (cpu)"
 
 
 def make_engine(spec, args):
@@ -53,9 +63,13 @@ def make_engine(spec, args):
                 out[idx] = pooled / norm
             return out
 
-    return Engine(), {"onnxruntime": ort.__version__, "transformers": transformers.__version__,
-                      "numpy": np.__version__, "intra_op_threads": threads}
+    versions = {"onnxruntime": ort.__version__, "transformers": transformers.__version__,
+                "numpy": np.__version__, "intra_op_threads": threads, "precision": args.precision}
+    if args.precision == "int8":
+        import quantize_onnx
+        versions["quantization"] = quantize_onnx.RECIPE
+    return Engine(), versions
 
 
 if __name__ == "__main__":
-    sys.exit(peer_common.main("onnxruntime (cpu)", make_engine, extra_args))
+    sys.exit(peer_common.main(engine_name, make_engine, extra_args))

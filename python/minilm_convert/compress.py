@@ -44,8 +44,16 @@ def weight_config(opts):
     if opts.palettize_nbits is not None:
         kw = dict(mode=opts.palettize_mode, nbits=opts.palettize_nbits, granularity=opts.palettize_granularity,
                   num_kmeans_workers=1)
+        if opts.palettize_range == "fitted":
+            from . import palettize
+
+            # coremltools' custom mode: our uniform table (nbits is implied by its length).
+            kw = dict(mode="custom", lut_function=palettize.lut_function(opts.palettize_nbits),
+                      granularity=opts.palettize_granularity)
         if opts.palettize_granularity == "per_grouped_channel":
             kw["group_size"] = opts.palettize_group_size
+            if opts.palettize_axis == "input":
+                kw["channel_axis"] = 1  # the input-channel axis of linear (out, in) and gather (vocab, hidden)
         return cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(**kw))
     return None
 
@@ -149,7 +157,17 @@ def mask_consumers(mlmodel) -> List[str]:
     return sorted(names)
 
 
-def quantize_activations(mlmodel, samples):
+def quantize_activations(mlmodel, samples, scope: str = "coremltools"):
+    """W8A8's activation half. scope "coremltools" is 9.0's linear_quantize_activations: an int8
+    quantize/dequantize pair before every eligible op (insert_prefix_quantize_dequantize_pair)
+    and after it (insert_suffix_quantize_dequantize_pair). scope "linear-inputs" keeps only the
+    pairs before the linear layers: their inputs are int8 (the int8 x int8 products newer Neural
+    Engines run faster), their outputs stay float16. Why: the suffix pairs quantize every linear
+    output per tensor, and the outputs of attention.output.dense and output.dense carry BERT's
+    residual outlier dimensions (per-tensor scales up to 1.5, i.e. a range of +-196, measured on
+    the calibration sentences), which rounds every ordinary channel of the residual update to 0.
+    The same pass sequence as linear_quantize_activations (optimize/coreml/
+    _post_training_quantization.py), without the suffix pass."""
     import coremltools.optimize.coreml as cto
     from coremltools.optimize.coreml import _post_training_quantization as ptq
 
@@ -163,19 +181,35 @@ def quantize_activations(mlmodel, samples):
         op_type_configs={t: None for t in W8A8_FLOAT_OP_TYPES},
         op_name_configs={name: None for name in skip},
     )
-    original = ptq._get_activation_calibration_stats
-    ptq._get_activation_calibration_stats = numpy_calibration_stats
-    try:
-        return cto.linear_quantize_activations(mlmodel, config, samples)
-    finally:
-        ptq._get_activation_calibration_stats = original
+    if scope == "coremltools":
+        original = ptq._get_activation_calibration_stats
+        ptq._get_activation_calibration_stats = numpy_calibration_stats
+        try:
+            return cto.linear_quantize_activations(mlmodel, config, samples)
+        finally:
+            ptq._get_activation_calibration_stats = original
+    if scope != "linear-inputs":
+        raise ValueError(f"activation quantization scope {scope!r}")
+    from coremltools import _SPECIFICATION_VERSION_IOS_17
+    from coremltools.converters.mil.frontend.milproto import load as milproto_load
+    from coremltools.converters.mil.mil.passes.graph_pass import PassOption
+    from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
+    from coremltools.models import utils as model_utils
+
+    prefix = PASS_REGISTRY["compression::insert_prefix_quantize_dequantize_pair"]
+    prefix.set_options([PassOption("config", config)])
+    prefix.set_options([PassOption("activation_stats", numpy_calibration_stats(mlmodel, samples))])
+    return model_utils._apply_graph_pass(
+        mlmodel, [prefix, PASS_REGISTRY["common::dequantize_quantize_pair_elimination"]],
+        spec_version=_SPECIFICATION_VERSION_IOS_17, pymil_load_func=milproto_load.load,
+        skip_model_load=mlmodel.__proxy__ is None)
 
 
 def apply(mlmodel, opts, calibration: Optional[List[Dict[str, np.ndarray]]] = None):
     import coremltools.optimize.coreml as cto
 
     if opts.activation_quantize:
-        mlmodel = quantize_activations(mlmodel, calibration)
+        mlmodel = quantize_activations(mlmodel, calibration, opts.activation_scope)
     cfg = weight_config(opts)
     if cfg is None:
         return mlmodel

@@ -104,17 +104,31 @@ def run(opts: Options, log=sys.stderr) -> dict:
     determinism.seed_everything(opts.seed)
     weights_sha = metadata.sha256_file(os.path.join(opts.model_dir, "model.safetensors"))
     with private_tempdir(opts.work_dir):
-        mlmodel = convert_to_mlmodel(opts)
-        t_convert = time.monotonic() - t0
         calibration = None
         extra = {}
-        if opts.activation_quantize:
+        wrapper = None
+        if opts.needs_calibration():
             texts = compress.read_calibration_texts(opts.calibration_data, opts.calibration_samples)
-            calibration = compress.calibration_samples(opts.model_dir, texts, opts.inputs)
             extra["calibration"] = json.dumps(
                 {"file": os.path.basename(opts.calibration_data), "sha256": metadata.sha256_file(opts.calibration_data),
-                 "sentences": len(texts), "method": "numpy evaluation of the fp16 MIL program (minilm_convert.mil_eval)"},
+                 "sentences": len(texts),
+                 "method": ("numpy evaluation of the fp16 MIL program (minilm_convert.mil_eval)" if opts.activation_quantize
+                            else "float32 torch forward (SmoothQuant statistics)")},
                 sort_keys=True, separators=(",", ":"))
+        if opts.smooth_quant is not None:
+            from . import smooth
+
+            wrapper = load_wrapper(opts.model_dir, opts.attn_implementation, opts.inputs)
+            stats = smooth.input_absmax(wrapper, compress.calibration_samples(opts.model_dir, texts, "two"))
+            smooth.apply(wrapper, stats, opts.smooth_quant)
+            extra["smoothing"] = json.dumps(
+                {"method": "SmoothQuant (minilm_convert.smooth)", "alpha": opts.smooth_quant,
+                 "statistic": "per-channel max |x| over the calibration sentences' real tokens, float32 torch"},
+                sort_keys=True, separators=(",", ":"))
+        mlmodel = convert_to_mlmodel(opts, wrapper)
+        t_convert = time.monotonic() - t0
+        if opts.activation_quantize:
+            calibration = compress.calibration_samples(opts.model_dir, texts, opts.inputs)
         mlmodel = compress.apply(mlmodel, opts, calibration)
         metadata.apply(mlmodel, opts, weights_sha, extra)
         want = opts.minimum_os().specification_version

@@ -20,6 +20,10 @@ KEY_POOLING = PREFIX + "pooling"
 KEY_MASK = PREFIX + "attention_mask_value"
 KEY_EPS = PREFIX + "layer_norm_eps"
 KEY_CALIBRATION = PREFIX + "calibration"
+# What the conversion did to weights and activations, as JSON {"weights": ..., "activations": ...}
+# (Options.compression, the vocabulary of models/variants.bzl); go/cmd/mlgate derives the
+# variant's threshold class from it.
+KEY_COMPRESSION = PREFIX + "compression"
 # The oldest OS the package loads on, as JSON: {"macOS": "14.0", "iOS": "17.0",
 # "specification_version": 8, "reasons": [...]}; reasons names what needs the iOS 18 opset
 # (empty for macOS 14). The Go Core ML backend reads it to say why a model cannot load.
@@ -28,7 +32,7 @@ KEY_MINIMUM_OS = PREFIX + "minimum_os"
 # (JSON {"pad_id": 0, "literal_pad_id": -1}; go/backend/coreml/inputs.go is the Go side).
 KEY_INPUTS = PREFIX + "inputs"
 KEY_INPUT_ENCODING = PREFIX + "input_encoding"
-REQUIRED_KEYS = (KEY_VARIANT, KEY_FLAGS, KEY_SHAPES, KEY_WEIGHTS_SHA, KEY_TOOLCHAIN, KEY_POOLING, KEY_MASK, KEY_EPS,
+REQUIRED_KEYS = (KEY_VARIANT, KEY_COMPRESSION, KEY_FLAGS, KEY_SHAPES, KEY_WEIGHTS_SHA, KEY_TOOLCHAIN, KEY_POOLING, KEY_MASK, KEY_EPS,
                  KEY_MINIMUM_OS, KEY_INPUTS)
 # Keys coremltools adds that would make the package depend on the day it was built.
 VOLATILE_KEYS = ("com.github.apple.coremltools.conversion_date",)
@@ -84,6 +88,7 @@ def apply(mlmodel, opts, weights_sha256: str, extra: Dict[str, str] | None = Non
         if k in md:
             del md[k]
     md[KEY_VARIANT] = opts.variant
+    md[KEY_COMPRESSION] = _dumps(opts.compression())
     md[KEY_FLAGS] = _dumps(opts.flag_dict())
     md[KEY_SHAPES] = _dumps(opts.shape_spec.as_dict())
     md[KEY_WEIGHTS_SHA] = weights_sha256

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import shapes as _shapes
+from . import variants as _variants
 
 DEFAULT_OUTPUT = "all-MiniLM-L6-v2.mlpackage"
 DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "calibration_sentences.txt"
@@ -21,21 +22,13 @@ PALETTIZE_NBITS = (1, 2, 3, 4, 6, 8)
 # have 384 columns: block and group sizes must divide 384 to tile every tensor exactly.
 CHANNEL_QUANTUM = 384
 
-# Named variants (conversion guide, section "Optional compression variants"). A Bazel macro can
-# pass `--variant NAME`; the expanded flags are what ends up in the model metadata.
-VARIANTS: Dict[str, List[str]] = {
-    "default": [],
-    "w8_per_channel": ["--quantize", "int8", "--quantize-granularity", "per_channel"],
-    "int4_per_block32": ["--quantize", "int4", "--quantize-granularity", "per_block", "--quantize-block-size", "32"],
-    "palettize_uniform4_group8": ["--palettize-nbits", "4", "--palettize-mode", "uniform",
-                                  "--palettize-granularity", "per_grouped_channel", "--palettize-group-size", "8"],
-    "palettize_kmeans4_group8": ["--palettize-nbits", "4", "--palettize-mode", "kmeans",
-                                 "--palettize-granularity", "per_grouped_channel", "--palettize-group-size", "8"],
-    "w8a8": ["--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel"],
-}
+# Named variants: declared once in models/variants.bzl (with their compression, calibration and
+# release verdict); a Bazel macro passes `--variant NAME`. The expanded flags are what ends up in
+# the model metadata.
+VARIANTS: Dict[str, List[str]] = _variants.presets()
 _COMPRESSION_FLAGS = ("--quantize", "--quantize-granularity", "--quantize-block-size", "--palettize-nbits",
-                      "--palettize-mode", "--palettize-granularity", "--palettize-group-size",
-                      "--activation-quantize")
+                      "--palettize-mode", "--palettize-granularity", "--palettize-group-size", "--palettize-range", "--palettize-axis",
+                      "--activation-quantize", "--activation-scope", "--smooth-quant")
 
 
 class OptionsError(ValueError):
@@ -57,7 +50,11 @@ class Options:
     palettize_mode: Optional[str]
     palettize_granularity: Optional[str]
     palettize_group_size: Optional[int]
+    palettize_range: Optional[str]
+    palettize_axis: Optional[str]
     activation_quantize: bool
+    activation_scope: Optional[str]
+    smooth_quant: Optional[float]
     calibration_data: Optional[str]
     calibration_samples: int
     work_dir: Optional[str]
@@ -76,6 +73,22 @@ class Options:
         if self.calibration_data:
             d["calibration_data"] = os.path.basename(self.calibration_data)
         return d
+
+    def compression(self) -> Dict[str, str]:
+        """What these options do to the model, in the vocabulary of models/variants.bzl:
+        {"weights": float16|int8|int4|paletteN, "activations": float16|int8}. Recorded in the
+        package metadata (minilm.compression); the quality gate takes its threshold class from it."""
+        if self.quantize:
+            weights = self.quantize
+        elif self.palettize_nbits is not None:
+            weights = f"palette{self.palettize_nbits}"
+        else:
+            weights = "float16"
+        return {"weights": weights, "activations": "int8" if self.activation_quantize else "float16"}
+
+    def needs_calibration(self) -> bool:
+        """Whether the conversion reads the calibration sentences (activation ranges, smoothing)."""
+        return bool(self.activation_quantize or self.smooth_quant is not None)
 
     @property
     def input_names(self) -> Tuple[str, ...]:
@@ -219,10 +232,40 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--palettize-granularity", choices=("per_tensor", "per_grouped_channel"), default=None,
                    help="default per_tensor")
     q.add_argument("--palettize-group-size", type=int, default=None, help="group size for per_grouped_channel (default 32; divides 384)")
+    q.add_argument("--palettize-range", choices=("minmax", "fitted"), default=None,
+                   help="range of a uniform palette (--palettize-mode uniform; default minmax, coremltools' own): "
+                        "minmax spreads the levels over each group's min..max, which BERT's outlier weights stretch "
+                        "until most weights share one or two levels (mean cosine 0.10 vs sentence-transformers); "
+                        "fitted keeps the levels evenly spaced over the least-squares range of the group "
+                        "(minilm_convert/palettize.py), still no scikit-learn. The preset "
+                        "palettize_uniform4 uses fitted")
+    q.add_argument("--palettize-axis", choices=("output", "input"), default=None,
+                   help="the axis whose channels --palettize-granularity per_grouped_channel groups (default output, "
+                        "coremltools' own): output = one table per group of output channels (rows of a linear "
+                        "weight); input = one table per group of input channels (columns; coremltools' "
+                        "OpPalettizerConfig channel_axis=1). Why: BERT's outlier weights sit in whole input "
+                        "columns (output.dense: 20x the median column), so a table per column keeps them out of "
+                        "the other columns' ranges. The preset palettize_uniform4 uses input with groups of 1")
     a = p.add_argument_group("activation quantization (W8A8)")
     a.add_argument("--activation-quantize", action="store_true",
                    help="8-bit activations (requires --quantize int8). Calibrated on Linux by evaluating the MIL "
                         "program in NumPy, since coremltools' own calibration needs the Core ML runtime")
+    a.add_argument("--activation-scope", choices=("coremltools", "linear-inputs"), default=None,
+                   help="which activations become int8 (with --activation-quantize; default coremltools): "
+                        "coremltools = 9.0's linear_quantize_activations, int8 before and after every linear "
+                        "layer; linear-inputs = int8 inputs of every linear layer (the int8 x int8 products), "
+                        "float16 outputs. Why: per-tensor int8 outputs of attention.output.dense and output.dense "
+                        "cannot hold BERT's residual outlier dimensions (a range of +-196) next to small "
+                        "values. The w8a8 preset uses linear-inputs")
+    a.add_argument("--smooth-quant", type=float, default=None, metavar="ALPHA",
+                   help="SmoothQuant before quantizing: rescale every linear layer's input channels by "
+                        "1/s and its weight columns by s, s_j = max|X_j|^ALPHA / max|W_j|^(1-ALPHA), calibrated "
+                        "on --calibration-data (mathematically the same float model; minilm_convert/smooth.py). "
+                        "Moves BERT's activation outliers into the weights so per-tensor int8 activations hold "
+                        "them; 0 < ALPHA < 1, 0.5 is the paper's value for BERT. Not in the w8a8 preset: with "
+                        "--activation-scope linear-inputs, smoothing at 0.5 lowered the gate's mean cosine from 0.977 "
+                        "to 0.907 on the quick gate (why was not isolated: the explicit float16 1/s muls and the "
+                        "rescaled int8 weight rows are candidates)")
     a.add_argument("--calibration-data", default=None,
                    help="text file, one sentence per line (default: python/data/calibration_sentences.txt, "
                         "real STS-B test sentences)")
@@ -280,7 +323,10 @@ def _compression_tuple(ns):
             (ns.palettize_mode or "kmeans") if ns.palettize_nbits else None,
             (ns.palettize_granularity or "per_tensor") if ns.palettize_nbits else None,
             (ns.palettize_group_size or 32) if ns.palettize_nbits and ns.palettize_granularity == "per_grouped_channel" else None,
-            bool(ns.activation_quantize))
+            (ns.palettize_range or "minmax") if ns.palettize_nbits and (ns.palettize_mode or "kmeans") == "uniform" else None,
+            (ns.palettize_axis or "output") if ns.palettize_nbits and ns.palettize_granularity == "per_grouped_channel" else None,
+            bool(ns.activation_quantize), (ns.activation_scope or "coremltools") if ns.activation_quantize else None,
+            ns.smooth_quant)
 
 
 def parse(argv: Sequence[str], *, check_model_dir: bool = True) -> Options:
@@ -334,8 +380,10 @@ def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) 
     # --- palettization ---
     pn = ns.palettize_nbits
     pm, pg, pgs = ns.palettize_mode, ns.palettize_granularity, ns.palettize_group_size
-    if pn is None and (pm or pg or pgs is not None):
-        raise err("--palettize-mode/--palettize-granularity/--palettize-group-size need --palettize-nbits N")
+    pr = pa = None
+    if pn is None and (pm or pg or pgs is not None or ns.palettize_range or ns.palettize_axis):
+        raise err("--palettize-mode/--palettize-granularity/--palettize-group-size/--palettize-range/--palettize-axis "
+                  "need --palettize-nbits N")
     if pn is not None:
         if pn not in PALETTIZE_NBITS:
             raise err(f"--palettize-nbits {pn}: coremltools supports {PALETTIZE_NBITS}")
@@ -347,6 +395,12 @@ def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) 
             pgs = 32 if pgs is None else pgs
             if pgs < 1 or CHANNEL_QUANTUM % pgs:
                 raise err(f"--palettize-group-size {pgs}: must be >= 1 and divide {CHANNEL_QUANTUM}")
+        if ns.palettize_axis is not None and pg != "per_grouped_channel":
+            raise err("--palettize-axis only applies to --palettize-granularity per_grouped_channel")
+        pa = (ns.palettize_axis or "output") if pg == "per_grouped_channel" else None
+        if ns.palettize_range is not None and pm != "uniform":
+            raise err("--palettize-range applies to --palettize-mode uniform only")
+        pr = (ns.palettize_range or "minmax") if pm == "uniform" else None
         if pm == "kmeans" and importlib.util.find_spec("sklearn") is None:
             raise err("--palettize-mode kmeans needs scikit-learn (pip install scikit-learn), or use --palettize-mode uniform")
     if q and pn is not None:
@@ -357,11 +411,15 @@ def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) 
     if ns.activation_quantize:
         if q != "int8":
             raise err("--activation-quantize (W8A8) requires --quantize int8")
-    else:
-        if ns.calibration_data is not None:
-            raise err("--calibration-data is only used with --activation-quantize")
+    if ns.activation_scope is not None and not ns.activation_quantize:
+        raise err("--activation-scope needs --activation-quantize")
+    if ns.smooth_quant is not None and not (0.0 < ns.smooth_quant < 1.0):
+        raise err(f"--smooth-quant {ns.smooth_quant}: ALPHA must be between 0 and 1 (exclusive)")
+    calibrated = ns.activation_quantize or ns.smooth_quant is not None
+    if not calibrated and ns.calibration_data is not None:
+        raise err("--calibration-data is only used with --activation-quantize or --smooth-quant")
     cal = None
-    if ns.activation_quantize:
+    if calibrated:
         cal = ns.calibration_data or str(DEFAULT_CALIBRATION)
         if not os.path.isfile(cal):
             raise err(f"--calibration-data {cal}: no such file")
@@ -389,6 +447,9 @@ def validate_namespace(ns: argparse.Namespace, *, check_model_dir: bool = True) 
         model_dir=model_dir, output=ns.output, inputs=ns.inputs, enumerated_shapes=bool(ns.enumerated_shapes), shape_spec=spec,
         attn_implementation=ns.attn_implementation, quantize=q, quantize_granularity=qg if q else None,
         quantize_block_size=qbs if q else None, palettize_nbits=pn, palettize_mode=pm, palettize_granularity=pg,
-        palettize_group_size=pgs, activation_quantize=bool(ns.activation_quantize), calibration_data=cal,
+        palettize_group_size=pgs, palettize_range=pr, palettize_axis=pa, activation_quantize=bool(ns.activation_quantize),
+        activation_scope=(ns.activation_scope or "coremltools") if ns.activation_quantize else None,
+        smooth_quant=ns.smooth_quant,
+        calibration_data=cal,
         calibration_samples=ns.calibration_samples, work_dir=ns.work_dir, seed=ns.seed, variant=variant_name(ns),
     )

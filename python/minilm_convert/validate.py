@@ -31,32 +31,46 @@ WEIGHT_MIN_ELEMENTS = 2048  # coremltools' weight_threshold: smaller consts are 
 # it, so the int8 variants accept either, as long as it matches the package's specification version
 # (checked in check_package).
 _INT8_WEIGHT_OPS = {"constexpr_blockwise_shift_scale", "constexpr_affine_dequantize"}
-EXPECTED_OPS: Dict[str, Dict[str, object]] = {
-    "default": {"require": set(), "forbid": {"constexpr_blockwise_shift_scale", "constexpr_lut_to_dense",
-                                              "constexpr_affine_dequantize", "quantize", "dequantize"}},
-    "w8_per_channel": {"require_one_of": _INT8_WEIGHT_OPS, "data_dtype": "int8",
-                       "forbid": {"constexpr_lut_to_dense", "quantize"}},
-    "int4_per_block32": {"require": {"constexpr_blockwise_shift_scale"}, "data_dtype": "int4",
-                         "forbid": {"constexpr_lut_to_dense", "quantize"}},
-    "palettize_uniform4_group8": {"require": {"constexpr_lut_to_dense"}, "forbid": {"constexpr_blockwise_shift_scale", "quantize"}},
-    "palettize_kmeans4_group8": {"require": {"constexpr_lut_to_dense"}, "forbid": {"constexpr_blockwise_shift_scale", "quantize"}},
-    "w8a8": {"require": {"quantize", "dequantize"}, "require_one_of": _INT8_WEIGHT_OPS, "data_dtype": "int8",
-             "forbid": {"constexpr_lut_to_dense"}},
-}
+_WEIGHT_OPS = {"constexpr_blockwise_shift_scale", "constexpr_lut_to_dense", "constexpr_affine_dequantize"}
+_ACTIVATION_OPS = {"quantize", "dequantize"}
 
 
-# Minimum cosine of the saved program (NumPy-evaluated, mean-pooled) vs sentence-transformers, per
-# variant: regression guards just below the measured values (python/README.md), NOT quality
-# endorsements. Only default (0.999999) and w8_per_channel (0.998) are close to the reference;
-# palettize_uniform4_group8 collapses (min cosine ~ -0.06), so its guard only checks finiteness.
-PROGRAM_MIN_COSINE: Dict[str, float] = {
-    "default": 0.9999,
-    "w8_per_channel": 0.995,
-    "int4_per_block32": 0.85,
-    "palettize_uniform4_group8": -1.0,
-    "palettize_kmeans4_group8": 0.85,
-    "w8a8": 0.7,
-}
+def expected_ops(compression: Dict[str, str]) -> Dict[str, object]:
+    """The compression ops a package must (and must not) hold, from the compression it records
+    (metadata minilm.compression, the vocabulary of models/variants.bzl), not from its name."""
+    w, a = compression.get("weights"), compression.get("activations")
+    act = {"require": set(_ACTIVATION_OPS)} if a == "int8" else {"forbid": set(_ACTIVATION_OPS)}
+    if w == "float16":
+        exp = {"require": set(), "forbid": set(_WEIGHT_OPS)}
+    elif w == "int8":
+        exp = {"require_one_of": _INT8_WEIGHT_OPS, "data_dtype": "int8", "forbid": {"constexpr_lut_to_dense"}}
+    elif w == "int4":
+        exp = {"require": {"constexpr_blockwise_shift_scale"}, "data_dtype": "int4", "forbid": {"constexpr_lut_to_dense"}}
+    elif w and w.startswith("palette"):
+        # A per-input-channel scale (minilm_convert.palettize) adds constexpr_blockwise_shift_scale.
+        exp = {"require": {"constexpr_lut_to_dense"}, "forbid": set()}
+    else:
+        raise ValueError(f"unknown weight compression {w!r}")
+    exp["require"] = set(exp.get("require", set())) | act.get("require", set())
+    exp["forbid"] = set(exp["forbid"]) | act.get("forbid", set())
+    return exp
+
+
+# Minimum cosine of the saved program (NumPy-evaluated, mean-pooled) vs sentence-transformers on
+# a few texts, per threshold class (minilm_convert.variants.class_of): a loose regression guard
+# of the converter tests, at the quality gate's floors (go/cmd/mlgate/thresholds.go); the gate
+# itself runs on the fixture corpus and STS-B.
+PROGRAM_MIN_COSINE: Dict[str, float] = {"fp16": 0.9999, "int8": 0.99, "4bit": 0.70}
+
+
+def package_class(package: str) -> str:
+    """The threshold class of a converted package, from the compression its metadata records."""
+    import coremltools as ct
+
+    from .variants import class_of
+
+    md = ct.models.MLModel(package, skip_model_load=True).user_defined_metadata
+    return class_of(json.loads(md[_md.KEY_COMPRESSION]))
 
 
 @dataclass
@@ -294,10 +308,11 @@ def check_package(package: str, expect_variant: Optional[str] = None, expect_sha
     if expect_variant is not None:
         r.add("metadata variant matches", md.get(_md.KEY_VARIANT) == expect_variant,
               f"{md.get(_md.KEY_VARIANT)} vs {expect_variant}")
-    exp = EXPECTED_OPS.get(variant or "", None)
-    if exp is None:
-        r.add("known variant", variant == "custom", f"variant {variant!r}: compression ops not checked")
+    comp = json.loads(md[_md.KEY_COMPRESSION]) if md.get(_md.KEY_COMPRESSION) else None
+    if comp is None:
+        r.add("compression recorded", False, f"no {_md.KEY_COMPRESSION} metadata: compression ops not checked")
     else:
+        exp = expected_ops(comp)
         missing = sorted(op for op in exp.get("require", set()) if op not in ops)
         one_of = exp.get("require_one_of")
         if one_of:
@@ -310,14 +325,14 @@ def check_package(package: str, expect_variant: Optional[str] = None, expect_sha
         r.add(f"compression ops for {variant}", not missing and not forbidden,
               f"missing {missing} forbidden {forbidden}; present " +
               str({k: v for k, v in ops.items() if k.startswith('constexpr') or k in ('quantize', 'dequantize')}))
-        if variant == "default":
+        if comp["weights"] == "float16":
             r.add("large weights are float16", set(wd) == {"float16"}, str(wd))
         else:
             # An uncompressed large float means a weight escaped compression. Exception: grouped
             # palettization skips the 30522-row word embedding table (30522 % group size != 0);
             # coremltools logs "Cannot perform palettization on word_embeddings_weight_to_fp16".
             left = uncompressed_float_weights(prog)
-            allowed = {"word_embeddings_weight_to_fp16"} if variant.startswith("palettize") else set()
+            allowed = {"word_embeddings_weight_to_fp16"} if comp["weights"].startswith("palette") else set()
             r.add("every large float weight compressed", set(left) <= allowed,
                   f"uncompressed: {left}")
         if "data_dtype" in exp:

@@ -51,7 +51,7 @@ def test_inputs_flag(p):
         (["--enumerated-shapes", "--variant", "w8_per_channel"], "macOS14"),  # constexpr_affine_dequantize
         (["--enumerated-shapes", "--variant", "w8a8"], "macOS14"),  # activation quantization needs iOS 17
         (["--enumerated-shapes", "--variant", "int4_per_block32"], "macOS15"),
-        (["--enumerated-shapes", "--variant", "palettize_uniform4_group8"], "macOS15"),
+        (["--enumerated-shapes", "--variant", "palettize_uniform4"], "macOS15"),
         (["--enumerated-shapes", "--variant", "palettize_kmeans4_group8"], "macOS15"),
         (["--quantize", "int8", "--quantize-granularity", "per_block"], "macOS15"),
         (["--quantize", "int4", "--quantize-granularity", "per_channel"], "macOS15"),
@@ -144,7 +144,12 @@ def test_range_flags(p):
         (["--quantize", "int8", "--palettize-nbits", "4", "--palettize-mode", "uniform"], "not supported"),
         (["--activation-quantize"], "requires --quantize int8"),
         (["--activation-quantize", "--quantize", "int4"], "requires --quantize int8"),
-        (["--calibration-data", "x.txt"], "only used with --activation-quantize"),
+        (["--calibration-data", "x.txt"], "only used with --activation-quantize or --smooth-quant"),
+        (["--smooth-quant", "1.5"], "between 0 and 1"),
+        (["--smooth-quant", "0"], "between 0 and 1"),
+        (["--palettize-range", "fitted"], "need --palettize-nbits"),
+        (["--palettize-nbits", "4", "--palettize-mode", "kmeans", "--palettize-range", "fitted"], "uniform only"),
+        (["--variant", "w8a8", "--smooth-quant", "0.7"], "already sets the compression flags"),
         (["--activation-quantize", "--quantize", "int8", "--calibration-data", "/nonexistent.txt"], "no such file"),
         (["--output", "model.mlmodel"], "must end in .mlpackage"),
         (["--variant", "w8a8", "--quantize", "int4"], "already sets the compression flags"),
@@ -223,7 +228,8 @@ def test_help_documents_grid_and_flags():
     for flag in ("--model-dir", "--output", "--enumerated-shapes", "--batch-sizes", "--seq-lengths", "--batch-range",
                  "--seq-range", "--attn-implementation", "--quantize", "--quantize-granularity", "--quantize-block-size",
                  "--palettize-nbits", "--palettize-mode", "--palettize-granularity", "--palettize-group-size",
-                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant", "--inputs"):
+                 "--activation-quantize", "--calibration-data", "--work-dir", "--seed", "--variant", "--inputs",
+                 "--smooth-quant", "--palettize-range"):
         assert flag in h
     assert "70 shapes" in h and "128" in h
     flat = " ".join(h.split())
@@ -250,3 +256,22 @@ def test_cli_exit_code_on_invalid(capsys):
 
     assert convert_model.main(["--activation-quantize"]) == 2
     assert "requires --quantize int8" in capsys.readouterr().err
+
+
+def test_issue17_presets(p):
+    """The presets picked by the gate measurements (README.md): uniform palettes over a fitted
+    range with one table per input column; W8A8 with int8 linear inputs only."""
+    o = p("--variant", "palettize_uniform4")
+    assert (o.palettize_mode, o.palettize_range, o.palettize_axis, o.palettize_group_size) == ("uniform", "fitted", "input", 1)
+    assert o.compression() == {"weights": "palette4", "activations": "float16"}
+    o = p("--variant", "w8a8")
+    assert o.activation_scope == "linear-inputs" and o.smooth_quant is None and o.needs_calibration()
+    assert o.compression() == {"weights": "int8", "activations": "int8"}
+    # The guide's flags keep their meaning: coremltools' min..max uniform tables per output group.
+    g = p("--palettize-nbits", "4", "--palettize-mode", "uniform", "--palettize-granularity", "per_grouped_channel",
+          "--palettize-group-size", "8")
+    assert (g.palettize_range, g.palettize_axis, g.variant) == ("minmax", "output", "custom")
+    g = p("--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel")
+    assert g.activation_scope == "coremltools" and g.variant == "custom"
+    s = p("--smooth-quant", "0.5")
+    assert s.needs_calibration() and s.compression() == {"weights": "float16", "activations": "float16"}

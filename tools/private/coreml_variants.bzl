@@ -1,18 +1,11 @@
 """coreml_variants: one .mlpackage target, validation test and .mlmodelc target per variant."""
 
 load(":coreml.bzl", "coreml_compile", "coreml_package")
+load("//models:variants.bzl", "CALIBRATED_VARIANTS", "VARIANT_NAMES")
 
-# The compression variants of the conversion guide, by their converter preset name
-# (`convert_model.py --variant NAME`; python/README.md lists the flags each one expands to).
-# "default" is the float16 model every user gets.
-MINILM_VARIANTS = [
-    "default",
-    "w8_per_channel",
-    "int4_per_block32",
-    "palettize_uniform4_group8",
-    "palettize_kmeans4_group8",
-    "w8a8",
-]
+# The compression variants, by their converter preset name (`convert_model.py --variant NAME`),
+# from the one declaration in models/variants.bzl. "default" is the float16 model every user gets.
+MINILM_VARIANTS = VARIANT_NAMES
 
 def coreml_variants(
         name,
@@ -41,7 +34,7 @@ def coreml_variants(
             weights = weights,
             variant = variant,
             flags = common_flags,
-            calibration_data = calibration_data if variant == "w8a8" else None,
+            calibration_data = calibration_data if variant in CALIBRATED_VARIANTS else None,
         )
         native.sh_test(
             name = pkg + "_validate",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/internal/kernels"
+	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/plan"
 )
 
@@ -84,8 +85,19 @@ func BenchmarkAttention(b *testing.B) {
 }
 
 // BenchmarkForward times the whole encoder on rows texts of seq real tokens each.
-func BenchmarkForward(b *testing.B) {
-	be := sharedBackend(b)
+func BenchmarkForward(b *testing.B) { benchForward(b, sharedBackend(b)) }
+
+// BenchmarkForwardBF16 is BenchmarkForward with bfloat16 weights.
+func BenchmarkForwardBF16(b *testing.B) {
+	be, err := New(testmodel.ModelDir(b), WithPrecision(BF16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	benchForward(b, be)
+}
+
+func benchForward(b *testing.B, be *Backend) {
 	for _, sz := range []struct{ rows, seq int }{{1, 16}, {32, 16}, {32, 32}, {1, 128}, {32, 128}} {
 		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))

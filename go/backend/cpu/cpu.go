@@ -1,12 +1,12 @@
-// Package cpu is a pure-Go (plus amd64 assembly) backend that runs the BERT encoder of
-// all-MiniLM-L6-v2 on the CPU.
+// Package cpu is a pure-Go (plus amd64 and arm64 assembly) backend that runs the BERT encoder
+// of all-MiniLM-L6-v2 on the CPU.
 //
 // Weights are read once from model.safetensors and packed into the layout of the SGEMM
-// micro-kernel (AVX2+FMA assembly on amd64 when the CPU has it, portable Go otherwise). All
-// real tokens of a batch are folded into the rows of each linear layer, so padding costs
-// nothing there; only attention looks at sequence boundaries, and a padded key never enters
-// a softmax. The hidden state of padded positions is therefore not computed: Forward writes
-// zeros there (pooling ignores them).
+// micro-kernel (assembly: AVX2+FMA or AVX-512 on amd64 when the CPU has it, NEON on arm64;
+// portable Go otherwise). All real tokens of a batch are folded into the rows of each linear
+// layer, so padding costs nothing there; only attention looks at sequence boundaries, and a
+// padded key never enters a softmax. The hidden state of padded positions is therefore not
+// computed: Forward writes zeros there (pooling ignores them).
 //
 // Work runs on a fixed set of worker goroutines per backend (WithThreads, default
 // GOMAXPROCS): concurrent Forward calls share them instead of multiplying goroutines.
@@ -42,11 +42,13 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxBatch int
-	maxSeq   int
-	threads  int
-	pureGo   bool
-	fixed    bool
+	maxBatch  int
+	maxSeq    int
+	threads   int
+	pureGo    bool
+	fixed     bool
+	precision Precision
+	int8Level int
 }
 
 // WithMaxBatch sets the largest batch Shapes allows (default 64).
@@ -85,6 +87,7 @@ type Backend struct {
 	k      kernels.Set
 	chunk  int // real tokens encoded at once (chunkTokens; smaller in tests)
 	fixed  bool
+	prec   Precision
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -98,6 +101,9 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 	if o.maxBatch < 1 {
 		return nil, fmt.Errorf("cpu: max batch %d must be positive", o.maxBatch)
 	}
+	if err := checkPrecision(o.precision); err != nil {
+		return nil, err
+	}
 	cfgPath, wPath, err := modelFiles(modelDir)
 	if err != nil {
 		return nil, err
@@ -110,7 +116,15 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 	if o.maxSeq > 0 && o.maxSeq < maxSeq {
 		maxSeq = o.maxSeq
 	}
-	w, err := loadWeights(wPath, cfg)
+	ks := kernels.Select(o.pureGo)
+	mk := newF32Linear(&ks)
+	if o.precision == BF16 {
+		mk = newBF16Linear(&ks)
+	}
+	if o.precision == Int8 {
+		mk = newInt8Linear(int8Kernels(&o))
+	}
+	w, err := loadWeights(wPath, cfg, mk)
 	if err != nil {
 		return nil, err
 	}
@@ -123,17 +137,27 @@ func New(modelDir string, opts ...Option) (*Backend, error) {
 		shapes: plan.Ranges{BatchMax: o.maxBatch, SeqMax: maxSeq},
 		pool:   kernels.NewPool(o.threads),
 		arenas: make(chan *arena, o.threads),
-		k:      kernels.Select(o.pureGo),
+		k:      ks,
 		chunk:  chunkTokens,
 		fixed:  o.fixed,
+		prec:   o.precision,
 	}
 	return b, nil
 }
 
-// Name implements backend.Backend.
-func (b *Backend) Name() string { return "cpu" }
+// Name implements backend.Backend: "cpu" for float32, "cpu(bf16)" or "cpu(int8)" otherwise.
+func (b *Backend) Name() string {
+	if b.prec != Float32 {
+		return "cpu(" + b.prec.String() + ")"
+	}
+	return "cpu"
+}
 
-// ISA names the instruction set of the kernels in use: "avx2+fma" or "go".
+// Precision is the compute precision of the linear layers (WithPrecision).
+func (b *Backend) Precision() Precision { return b.prec }
+
+// ISA names the instruction set of the kernels in use, as kernels.Kernels.ISA: "avx2+fma",
+// "neon" or "go", for example.
 func (b *Backend) ISA() string { return b.k.Name() }
 
 // Shapes implements backend.Backend: any batch up to the maximum and any sequence length up
@@ -336,18 +360,17 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 	d, f := b.cfg.HiddenSize, b.cfg.IntermediateSize
 	p := b.pool
 
-	p.Gemm(&kernels.GemmArgs{C: a.qkv, LDC: 3 * d, A: a.x, LDA: d, M: tokens, B: l.qkv, Bias: l.qkvBias, K: &b.k})
+	l.qkv.forward(p, a.qkv, 3*d, a.x, d, tokens, nil)
 	b.attention(a, spans)
-	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ctx, LDA: d, M: tokens, B: l.out, Bias: l.outBias, K: &b.k})
+	l.out.forward(p, a.tmp, d, a.ctx, d, tokens, nil)
 	b.addNorm(a.x, a.tmp, l.ln1G, l.ln1B, tokens)
 	gelu := b.k.GELU
-	p.Gemm(&kernels.GemmArgs{C: a.ffn, LDC: f, A: a.x, LDA: d, M: tokens, B: l.up, Bias: l.upBias, K: &b.k,
-		Epilogue: func(r0, r1, c0, c1 int) {
-			for r := r0; r < r1; r++ {
-				gelu(a.ffn[r*f+c0 : r*f+c1])
-			}
-		}})
-	p.Gemm(&kernels.GemmArgs{C: a.tmp, LDC: d, A: a.ffn, LDA: f, M: tokens, B: l.down, Bias: l.dnBias, K: &b.k})
+	l.up.forward(p, a.ffn, f, a.x, d, tokens, func(r0, r1, c0, c1 int) {
+		for r := r0; r < r1; r++ {
+			gelu(a.ffn[r*f+c0 : r*f+c1])
+		}
+	})
+	l.down.forward(p, a.tmp, d, a.ffn, f, tokens, nil)
 	b.addNorm(a.x, a.tmp, l.ln2G, l.ln2B, tokens)
 }
 

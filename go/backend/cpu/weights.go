@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/safetensors"
 )
 
@@ -56,20 +55,16 @@ func readConfig(path string) (*config, error) {
 	return c, nil
 }
 
-// layer holds one encoder layer's weights, packed for the GEMM kernel.
+// layer holds one encoder layer's weights; the linear layers in the compute precision.
 type layer struct {
-	qkv     *kernels.Packed // 3d×d: query (pre-scaled by 1/√head), key, value rows
-	qkvBias []float32       // 3d, padded to the panel width
-	out     *kernels.Packed // d×d
-	outBias []float32
-	ln1G    []float32
-	ln1B    []float32
-	up      *kernels.Packed // ffn×d
-	upBias  []float32
-	down    *kernels.Packed // d×ffn
-	dnBias  []float32
-	ln2G    []float32
-	ln2B    []float32
+	qkv  linear // 3d×d: query (pre-scaled by 1/√head), key, value rows
+	out  linear // d×d
+	ln1G []float32
+	ln1B []float32
+	up   linear // ffn×d
+	down linear // d×ffn
+	ln2G []float32
+	ln2B []float32
 }
 
 type weights struct {
@@ -78,8 +73,9 @@ type weights struct {
 	layers         []layer
 }
 
-// loadWeights reads and packs the encoder weights from a safetensors file.
-func loadWeights(path string, c *config) (*weights, error) {
+// loadWeights reads the encoder weights from a safetensors file, making each linear layer
+// with mk.
+func loadWeights(path string, c *config, mk linearMaker) (*weights, error) {
 	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cpu: %w", err)
@@ -132,13 +128,13 @@ func loadWeights(path string, c *config) (*weights, error) {
 		o := get(p+"attention.output.dense.weight", d, d)
 		ob := get(p+"attention.output.dense.bias", d)
 		l := layer{
-			ln1G:   get(p+"attention.output.LayerNorm.weight", d),
-			ln1B:   get(p+"attention.output.LayerNorm.bias", d),
-			ln2G:   get(p+"output.LayerNorm.weight", d),
-			ln2B:   get(p+"output.LayerNorm.bias", d),
-			upBias: kernels.PadBias(get(p+"intermediate.dense.bias", ffn)),
-			dnBias: kernels.PadBias(get(p+"output.dense.bias", d)),
+			ln1G: get(p+"attention.output.LayerNorm.weight", d),
+			ln1B: get(p+"attention.output.LayerNorm.bias", d),
+			ln2G: get(p+"output.LayerNorm.weight", d),
+			ln2B: get(p+"output.LayerNorm.bias", d),
 		}
+		upBias := get(p+"intermediate.dense.bias", ffn)
+		dnBias := get(p+"output.dense.bias", d)
 		up := get(p+"intermediate.dense.weight", ffn, d)
 		down := get(p+"output.dense.weight", d, ffn)
 		if firstErr != nil {
@@ -154,16 +150,10 @@ func loadWeights(path string, c *config) (*weights, error) {
 		}
 		qkv := make([]float32, 0, 3*d*d)
 		qkv = append(append(append(qkv, q...), k...), v...)
-		l.qkv = kernels.NewPacked(3*d, d)
-		l.qkv.FillNK(qkv, d)
-		l.qkvBias = kernels.PadBias(append(append(append([]float32(nil), qb...), kb...), vb...))
-		l.out = kernels.NewPacked(d, d)
-		l.out.FillNK(o, d)
-		l.outBias = kernels.PadBias(ob)
-		l.up = kernels.NewPacked(ffn, d)
-		l.up.FillNK(up, d)
-		l.down = kernels.NewPacked(d, ffn)
-		l.down.FillNK(down, ffn)
+		l.qkv = mk(qkv, 3*d, d, append(append(append([]float32(nil), qb...), kb...), vb...))
+		l.out = mk(o, d, d, ob)
+		l.up = mk(up, ffn, d, upBias)
+		l.down = mk(down, d, ffn, dnBias)
 		w.layers = append(w.layers, l)
 	}
 	if firstErr != nil {

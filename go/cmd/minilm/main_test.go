@@ -55,6 +55,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad format", []string{"embed", "--format", "xml", "-"}, false, exitUsage, `--format "xml"`},
 		{"bad output format", []string{"embed", "--output-format", "csv", "-"}, false, exitUsage, `--output-format "csv"`},
 		{"bad backend", []string{"embed", "--backend", "gpu", "-"}, false, exitUsage, `unknown backend "gpu"`},
+		{"bad precision", []string{"serve", "--precision", "int4"}, false, exitUsage, `--precision: unknown precision "int4"`},
+		{"precision with coreml", []string{"embed", "--backend", "coreml", "--precision", "bf16", "-"}, false, exitUsage, "--precision bf16 is a CPU-backend option"},
 		{"bad batch size", []string{"embed", "--batch-size", "0", "-"}, false, exitUsage, "--batch-size 0"},
 		{"bad max seq", []string{"similarity", "--max-seq-length", "1000", "a"}, false, exitUsage, "--max-seq-length 1000"},
 		{"texts and file", []string{"similarity", "--file", "x", "a"}, false, exitUsage, "not both"},

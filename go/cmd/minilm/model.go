@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/embed"
 )
 
@@ -18,6 +19,7 @@ type modelFlags struct {
 	batchSize   int
 	maxSeq      int
 	workers     int
+	precision   string
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
@@ -27,6 +29,11 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.batchSize, "batch-size", embed.DefaultBatchSize, "most texts per backend call")
 	fs.IntVar(&m.maxSeq, "max-seq-length", embed.DefaultMaxSeqLength, "token limit (2..512); longer texts are truncated")
 	fs.IntVar(&m.workers, "workers", 0, "batches run at once (default GOMAXPROCS)")
+	fs.StringVar(&m.precision, "precision", "float32", "compute precision of the CPU encoder's linear layers:\n"+
+		"float32 (AVX2+FMA, else portable Go),\n"+
+		"bf16 (bfloat16 weights: AVX-512 BF16 VDPBF16PS, else AVX2+FMA converting; about 1/2 the weight bytes),\n"+
+		"int8 (int8 weights per channel, activations per token: AVX-512 VNNI VPDPBUSD, else AVX-VNNI, else AVX2; about 1/4 the weight bytes).\n"+
+		"CPU backend only: with --backend auto it selects the CPU; with --backend coreml use a compressed Core ML variant instead")
 }
 
 // validate checks the flag values, before any input is read or model loaded.
@@ -43,6 +50,14 @@ func (m *modelFlags) validate() error {
 	if m.workers < 0 {
 		return usageError{msg: fmt.Sprintf("--workers %d: must not be negative", m.workers)}
 	}
+	prec, err := cpu.ParsePrecision(m.precision)
+	if err != nil {
+		return usageError{msg: "--precision: " + strings.TrimPrefix(err.Error(), "cpu: ")}
+	}
+	if engine, _ := embed.ParseEngine(m.backend); engine == embed.CoreML && prec != cpu.Float32 {
+		return usageError{msg: fmt.Sprintf("--precision %v is a CPU-backend option; with --backend coreml, pass a compressed Core ML variant "+
+			"(minilm_mlpackage_w8_per_channel, _w8a8, _int4_per_block32, _palettize_*) as --coreml-model", prec)}
+	}
 	return nil
 }
 
@@ -53,8 +68,10 @@ func (m *modelFlags) open(e env) (*embed.Embedder, error) {
 		return nil, err
 	}
 	engine, _ := embed.ParseEngine(m.backend)
+	prec, _ := cpu.ParsePrecision(m.precision)
 	opts := []embed.Option{
 		embed.WithBackend(engine),
+		embed.WithPrecision(prec),
 		embed.WithBatchSize(m.batchSize),
 		embed.WithMaxSeqLength(m.maxSeq),
 		embed.WithWorkers(m.workers),

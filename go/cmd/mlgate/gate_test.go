@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"math"
 	"os"
@@ -20,15 +21,99 @@ import (
 func TestMain(m *testing.M) { os.Exit(testmodel.Main(m)) }
 
 func TestClassOf(t *testing.T) {
-	for v, want := range map[string]string{
-		"default": "fp16", "w8_per_channel": "int8", "int4_per_block32": "4bit",
-		"palettize_kmeans4_group8": "4bit", "palettize_uniform4_group8": "4bit", "w8a8": "w8a8",
+	for _, tc := range []struct {
+		weights, activations, want string
+	}{
+		{"float16", "float16", "fp16"},
+		{"int8", "float16", "int8"},
+		{"int8", "int8", "int8"},
+		{"float16", "int8", "int8"},
+		{"palette8", "float16", "int8"},
+		{"palette6", "float16", "int8"},
+		{"int4", "float16", "4bit"},
+		{"palette4", "float16", "4bit"},
+		{"palette2", "int8", "4bit"},
 	} {
-		if got := classOf(v); got != want {
-			t.Errorf("classOf(%q) = %q, want %q", v, got, want)
+		got, err := ClassOf(Compression{Weights: tc.weights, Activations: tc.activations})
+		if err != nil || got != tc.want {
+			t.Errorf("ClassOf(%s, %s) = %q, %v; want %q", tc.weights, tc.activations, got, err, tc.want)
 		}
-		if _, ok := thresholdsFor(want, false); !ok {
-			t.Errorf("no thresholds for %q", want)
+	}
+	for _, c := range []Compression{{"float8", "float16"}, {"int8", "int4x"}, {"palette9", "float16"}, {"", ""}} {
+		if got, err := ClassOf(c); err == nil {
+			t.Errorf("ClassOf(%v) = %q, want an error", c, got)
+		}
+	}
+	if _, err := classOfMetadata(map[string]string{"minilm.variant": "w8_per_channel"}); err == nil {
+		t.Error("a package without minilm.compression got a class (from its name?)")
+	}
+	if got, err := classOfMetadata(map[string]string{CompressionKey: `{"weights":"int8","activations":"int8"}`}); err != nil || got != "int8" {
+		t.Errorf("classOfMetadata(W8A8) = %q, %v; want int8", got, err)
+	}
+}
+
+// declarationPath finds models/variants.bzl: from the runfiles root under Bazel (rundir "."),
+// from this package's directory under go test.
+func declarationPath(t *testing.T) string {
+	for _, p := range []string{"models/variants.bzl", "../../../models/variants.bzl"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("models/variants.bzl not found (data dependency //models:variants.bzl)")
+	return ""
+}
+
+// declaredVariant is one entry of models/variants.bzl's VARIANTS_JSON.
+type declaredVariant struct {
+	Name        string      `json:"name"`
+	Flags       []string    `json:"flags"`
+	Compression Compression `json:"compression"`
+	Calibrated  bool        `json:"calibrated"`
+	Release     bool        `json:"release"`
+}
+
+func readDeclaration(t *testing.T) []declaredVariant {
+	b, err := os.ReadFile(declarationPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open = "VARIANTS_JSON = \"\"\""
+	s := string(b)
+	i := strings.Index(s, "\n"+open)
+	if i < 0 {
+		t.Fatalf("models/variants.bzl: no %s block", open)
+	}
+	s = s[i+1+len(open):]
+	j := strings.Index(s, "\"\"\"")
+	if j < 0 {
+		t.Fatal("models/variants.bzl: VARIANTS_JSON block not closed")
+	}
+	var vs []declaredVariant
+	if err := json.Unmarshal([]byte(s[:j]), &vs); err != nil {
+		t.Fatalf("models/variants.bzl: VARIANTS_JSON: %v", err)
+	}
+	return vs
+}
+
+// TestDeclaredVariantsHaveAClass: every variant declared in models/variants.bzl gets its
+// threshold class from its declared compression, and the class has thresholds. The
+// converter records the same compression in each package (python/tests/
+// test_variants_declaration.py checks the presets produce it), so the gate of every
+// declared variant is defined.
+func TestDeclaredVariantsHaveAClass(t *testing.T) {
+	vs := readDeclaration(t)
+	if len(vs) == 0 {
+		t.Fatal("no variants declared")
+	}
+	for _, v := range vs {
+		class, err := ClassOf(v.Compression)
+		if err != nil {
+			t.Errorf("variant %s: %v", v.Name, err)
+			continue
+		}
+		if _, ok := thresholdsFor(class, true); !ok {
+			t.Errorf("variant %s: class %q has no thresholds", v.Name, class)
 		}
 	}
 }

@@ -24,8 +24,8 @@
 // how overflow (e.g. a finfo(float32).min attention mask) shows up as NaN.
 //
 // Thresholds (see thresholds.go and README.md for the measurements behind them) depend on
-// the variant's compression class, read from the package metadata (minilm.variant), or
-// --class. The command exits 1 when the variant fails, 2 on usage or run errors.
+// the variant's compression class, derived from the compression the converter recorded in
+// the package metadata (minilm.compression: weights and activations), or --class. The command exits 1 when the variant fails, 2 on usage or run errors.
 package main
 
 import (
@@ -97,7 +97,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.quick, "quick", false, fmt.Sprintf("use %d corpus texts and %d STS-B pairs", quickTexts, quickPairs))
 	fs.StringVar(&c.jsonOut, "json", "", "write the result as JSON to this file")
 	fs.StringVar(&c.reference, "reference", "cpu", "float32 STS-B reference: cpu (same pairs, CPU backend), published (0.8203, full set) or none (no Spearman-drop check)")
-	fs.StringVar(&c.class, "class", "", "threshold class (fp16, int8, 4bit, w8a8); default from the package metadata")
+	fs.StringVar(&c.class, "class", "", "threshold class (fp16, int8, 4bit); default: derived from the compression the package metadata records (minilm.compression)")
 	fs.IntVar(&c.threads, "threads", runtime.GOMAXPROCS(0), "compute threads")
 	fs.IntVar(&c.maxSeq, "max-seq", 256, "max_seq_length (the fixtures were made with 256)")
 	if err := fs.Parse(argv); err != nil {
@@ -168,7 +168,9 @@ func RunPackage(ctx context.Context, c config, pkg *mlpackage.Package, log io.Wr
 	res.MinimumOS = pkg.Model.Description.Metadata.UserDefined[coreml.MinimumOSKey]
 	res.Class = c.class
 	if res.Class == "" {
-		res.Class = classOf(res.Variant)
+		if res.Class, err = classOfMetadata(pkg.Model.Description.Metadata.UserDefined); err != nil {
+			return nil, err
+		}
 	}
 	th, ok := thresholdsFor(res.Class, c.fp16)
 	if !ok {

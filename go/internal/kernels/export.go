@@ -1,7 +1,8 @@
 // Package kernels holds the float32 compute kernels shared by the CPU encoder
-// (go/backend/cpu) and the MIL program executor (go/mil): a packed SGEMM with an AVX2+FMA
-// assembly micro-kernel on amd64 (portable Go elsewhere or under the purego build tag),
-// GELU, softmax and LayerNorm, and a pool of worker goroutines for parallel loops.
+// (go/backend/cpu) and the MIL program executor (go/mil): a packed SGEMM with assembly
+// micro-kernels (AVX2+FMA or AVX-512 on amd64, NEON on arm64; portable Go elsewhere or under
+// the purego build tag), GELU, softmax and LayerNorm, and a pool of worker goroutines for
+// parallel loops.
 //
 // It is internal: its API follows what those two engines need and may change with them.
 // Two levels are offered. Kernels bundles a kernel Set with a Pool behind a small API
@@ -28,7 +29,8 @@ func NewKernels(threads int) *Kernels {
 	return &Kernels{k: Select(false), pool: NewPool(threads)}
 }
 
-// ISA names the instruction set of the kernels: "avx2+fma" or "go".
+// ISA names the instruction set of the kernels: "avx512+bf16", "avx512", "avx2+fma", or
+// "go" on amd64; "neon" or "go" on arm64.
 func (k *Kernels) ISA() string { return k.k.name }
 
 // Threads is the size of the worker pool.
@@ -125,7 +127,7 @@ var bestKernels = Select(false)
 // Erf is the float32 erf approximation the GELU kernels use.
 func Erf(x float32) float32 { return erff(x) }
 
-// Name names the instruction set of s: "avx2+fma" or "go".
+// Name names the instruction set of s, as Kernels.ISA does.
 func (s *Set) Name() string { return s.name }
 
 // GELU applies exact (erf) GELU to v in place.

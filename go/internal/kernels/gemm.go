@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // SGEMM for the encoder's linear layers and attention.
 //
 // Every product is C = A·Bᵀ (+ bias), A being M×K row-major activations read in place with a
@@ -10,6 +12,10 @@ package kernels
 // blocks of mcBlock rows (kept in L2) and K into kcBlock-deep slices (a panel's slice stays in
 // L1 while all the row tiles of a block stream past it), and farms (row block, panel group)
 // tasks out to the backend's workers.
+//
+// With AVX-512, wide tiles of up to 12 rows × 2 panels (24 zmm accumulators, masked columns)
+// replace the 6×16 ones, so a product of up to 12 rows reads each weight once; bfloat16
+// weights (Packed.ToBF16) halve the bytes read. See gemmBlockWide.
 
 const (
 	mr      = 6   // rows of the register tile
@@ -24,6 +30,10 @@ type Packed struct {
 	n, k   int
 	panels int
 	data   []float32 // panels × k × nr
+	// bf16, after ToBF16, replaces data: the values as bfloat16 in pairs of k (see ToBF16);
+	// kp is the number of pairs, ⌈k/2⌉.
+	bf16 []uint16
+	kp   int
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -38,6 +48,7 @@ func NewPacked(n, k int) *Packed {
 // Reset resizes p for an n×k matrix, reusing buf (or p.data) when large enough.
 func (p *Packed) Reset(n, k int, buf []float32) {
 	p.n, p.k, p.panels = n, k, ceilDiv(n, nr)
+	p.bf16, p.kp = nil, 0
 	size := p.panels * k * nr
 	if buf == nil {
 		buf = p.data
@@ -106,6 +117,50 @@ type GemmArgs struct {
 	CPadded bool
 	// Epilogue, if set, runs on C[r0:r1, c0:c1] once those values are final.
 	Epilogue func(r0, r1, c0, c1 int)
+
+	// a16 is A rounded to bf16 for K.dotBF16 (row stride lda16), set by withBF16A.
+	a16   []uint16
+	lda16 int
+}
+
+// a16Pool recycles the bf16 copies of A.
+var a16Pool sync.Pool
+
+// bf16RowsPerTask is the rows of A a task of withBF16A rounds.
+const bf16RowsPerTask = 32
+
+// withBF16A returns g with A rounded to bf16 in a16 when the product runs on dotBF16, and a
+// function to call once the product is done; else g itself. run(n, fn) calls fn(task) for
+// every task in [0, n), in parallel or not.
+func (g *GemmArgs) withBF16A(run func(n int, fn func(task int))) (*GemmArgs, func()) {
+	if g.B.bf16 == nil || g.K.dotBF16 == nil {
+		return g, func() {}
+	}
+	k := g.B.k
+	ld := 2 * g.B.kp
+	n := g.M * ld
+	var buf []uint16
+	if v, ok := a16Pool.Get().(*[]uint16); ok && cap(*v) >= n {
+		buf = (*v)[:n]
+	} else {
+		buf = make([]uint16, n)
+	}
+	run(ceilDiv(g.M, bf16RowsPerTask), func(task int) {
+		r1 := (task + 1) * bf16RowsPerTask
+		if r1 > g.M {
+			r1 = g.M
+		}
+		for r := task * bf16RowsPerTask; r < r1; r++ {
+			row := buf[r*ld : (r+1)*ld]
+			g.K.toBF16(row[:k], g.A[r*g.LDA:r*g.LDA+k])
+			if k < ld {
+				row[k] = 0
+			}
+		}
+	})
+	g2 := *g
+	g2.a16, g2.lda16 = buf, ld
+	return &g2, func() { a16Pool.Put(&buf) }
 }
 
 // gemmTasks splits a product into tasks; it returns the number of row blocks and panel groups.
@@ -133,8 +188,15 @@ func gemmTasks(m, panels, workers int) (rowBlocks, mc, groups int) {
 
 // Gemm computes the product on the pool's workers and the calling goroutine.
 func (p *Pool) Gemm(g *GemmArgs) {
+	g, done := g.withBF16A(func(n int, fn func(task int)) { p.Run(n, func(task int, _ *Scratch) { fn(task) }) })
+	defer done()
 	panels := g.B.panels
-	rowBlocks, mc, groups := gemmTasks(g.M, panels, p.Size())
+	// Wide kernels take panels in pairs: keep a group's pairs whole.
+	unit := 1
+	if g.wide() {
+		unit = 2
+	}
+	rowBlocks, mc, groups := gemmTasks(g.M, ceilDiv(panels, unit), p.Size())
 	p.Run(rowBlocks*groups, func(task int, s *Scratch) {
 		rb, gi := task/groups, task%groups
 		r0 := rb * mc
@@ -142,8 +204,7 @@ func (p *Pool) Gemm(g *GemmArgs) {
 		if r1 > g.M {
 			r1 = g.M
 		}
-		p0 := gi * panels / groups
-		p1 := (gi + 1) * panels / groups
+		p0, p1 := groupPanels(gi, groups, panels, unit)
 		gemmBlock(g, r0, r1, p0, p1, s)
 		if g.Epilogue != nil {
 			c1 := p1 * nr
@@ -155,18 +216,46 @@ func (p *Pool) Gemm(g *GemmArgs) {
 	})
 }
 
+// serially calls fn(task) for every task in [0, n) in order.
+func serially(n int, fn func(task int)) {
+	for t := 0; t < n; t++ {
+		fn(t)
+	}
+}
+
+// groupPanels returns the panels [p0, p1) of group gi of groups, cut at multiples of unit.
+func groupPanels(gi, groups, panels, unit int) (p0, p1 int) {
+	units := ceilDiv(panels, unit)
+	p0 = gi * units / groups * unit
+	p1 = (gi + 1) * units / groups * unit
+	if p1 > panels {
+		p1 = panels
+	}
+	return p0, p1
+}
+
 // GemmSerial computes the product on the calling goroutine.
 func GemmSerial(g *GemmArgs, s *Scratch) {
+	g, done := g.withBF16A(serially)
+	defer done()
 	gemmBlock(g, 0, g.M, 0, g.B.panels, s)
 	if g.Epilogue != nil {
 		g.Epilogue(0, g.M, 0, g.B.n)
 	}
 }
 
-var zeroBias [nr]float32
+var zeroBias [2 * nr]float32
+
+// wide reports whether the product runs on wide tiles: bf16 weights always do, float32
+// weights when the kernel set has a wide kernel.
+func (g *GemmArgs) wide() bool { return g.B.bf16 != nil || g.K.wide != nil }
 
 // gemmBlock computes rows [r0, r1) and panels [p0, p1) of the product.
 func gemmBlock(g *GemmArgs, r0, r1, p0, p1 int, s *Scratch) {
+	if g.wide() {
+		gemmBlockWide(g, r0, r1, p0, p1)
+		return
+	}
 	k := g.B.k
 	for k0 := 0; k0 < k; k0 += kcBlock {
 		kc := k - k0
@@ -287,6 +376,107 @@ func kernelGo(kc int, a []float32, lda int, panel []float32, c []float32, ldc in
 			c0[j], c0[j+1], c0[j+2], c0[j+3] = s00, s01, s02, s03
 			c1[j], c1[j+1], c1[j+2], c1[j+3] = s10, s11, s12, s13
 			c2[j], c2[j+1], c2[j+2], c2[j+3] = s20, s21, s22, s23
+		}
+	}
+}
+
+// wideRows is the most rows a wide tile computes: 12 rows × 2 zmm accumulators take 24 of
+// AVX-512's 32 vector registers, so up to 12 rows share one pass over a weight panel.
+const wideRows = 12
+
+// wideFunc computes a tile of rows (1..wideRows) × nc (1..2·nr) values of C:
+// C[r][j] = init[r][j] + Σ_{k<kc} a[r*lda+k]·B[k][j], where B[k][j] is b[k*nr+j] for j < nr
+// and b[bstride+k*nr+j-nr] beyond (the next panel), and init is bias[j] when bias is non-nil
+// and C's current values otherwise. Columns of C at or past nc are neither read nor written.
+type wideFunc func(rows, kc int, a []float32, lda int, b []float32, bstride, nc int, c []float32, ldc int, bias []float32)
+
+// wideBF16Func is wideFunc for bfloat16 weights in PackedBF16 layout: B[k][j] is the
+// bf16 value b[(k/2)*2*nr+2j+k%2] (j < nr), the next panel starting at b[bstride:]; kc may
+// be odd (the panel is zero-padded to an even depth).
+type wideBF16Func func(rows, kc int, a []float32, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32)
+
+// dotBF16Func is wideBF16Func on activations rounded to bf16, whose row r holds
+// A[r][k] at a[r*lda+k] (lda even), in kp pairs of k (the last one zero-padded for an odd
+// depth): the operands of AVX-512 BF16's VDPBF16PS, which multiplies pairs and adds both
+// products to a float32 accumulator.
+type dotBF16Func func(rows, kp int, a []uint16, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32)
+
+// checkWideArgs panics if a wide kernel call would touch memory outside its slices (the
+// assembly kernels do no bounds checks). bElems is the panel length kc steps take.
+func checkWideArgs(rows, kc, la, lda, lb, bElems, bstride, nc, lc, ldc int, bias []float32) {
+	width := nr
+	if nc > nr {
+		width = 2 * nr
+		bElems += bstride
+	}
+	if rows < 1 || rows > wideRows || kc < 1 || nc < 1 || nc > 2*nr || la < (rows-1)*lda+kc || lb < bElems ||
+		lc < (rows-1)*ldc+nc || (bias != nil && len(bias) < width) {
+		panic("kernels: wide kernel arguments out of range")
+	}
+}
+
+// colMasks returns the column masks of the first and second panel for nc columns.
+func colMasks(nc int) (m1, m2 int) {
+	if nc >= nr {
+		return 1<<nr - 1, 1<<(nc-nr) - 1
+	}
+	return 1<<nc - 1, 0
+}
+
+// gemmBlockWide is gemmBlock on wide tiles: panel pairs outside, row tiles of up to
+// wideRows rows inside, so each pair of panels is read from memory once per row block and
+// stays in cache while every row tile uses it.
+func gemmBlockWide(g *GemmArgs, r0, r1, p0, p1 int) {
+	k := g.B.k
+	rows := r1 - r0
+	tiles := ceilDiv(rows, wideRows)
+	h := ceilDiv(rows, tiles) // even tile heights: 16 rows are 8+8, not 12+4
+	for k0 := 0; k0 < k; k0 += kcBlock {
+		kc := k - k0
+		if kc > kcBlock {
+			kc = kcBlock
+		}
+		first := k0 == 0
+		for pi := p0; pi < p1; pi += 2 {
+			c0 := pi * nr
+			nc := g.B.n - c0
+			if nc > 2*nr {
+				nc = 2 * nr
+			}
+			if pi+1 >= p1 && nc > nr {
+				nc = nr
+			}
+			width := nr
+			if nc > nr {
+				width = 2 * nr
+			}
+			var bias []float32
+			if first {
+				if g.Bias != nil {
+					bias = g.Bias[c0 : c0+width]
+				} else {
+					bias = zeroBias[:width]
+				}
+			}
+			for i := r0; i < r1; i += h {
+				rt := r1 - i
+				if rt > h {
+					rt = h
+				}
+				a := g.A[i*g.LDA+k0:]
+				c := g.C[i*g.LDC+c0:]
+				if g.a16 != nil {
+					g.K.dotBF16(rt, (kc+1)/2, g.a16[i*g.lda16+k0:], g.lda16, g.B.bf16[pi*g.B.kp*2*nr+k0*nr:], g.B.kp*2*nr, nc, c, g.LDC, bias)
+				} else if bf := g.B.bf16; bf != nil {
+					wide := g.K.wideBF16
+					if wide == nil {
+						wide = wideBF16Go
+					}
+					wide(rt, kc, a, g.LDA, bf[pi*g.B.kp*2*nr+k0*nr:], g.B.kp*2*nr, nc, c, g.LDC, bias)
+				} else {
+					g.K.wide(rt, kc, a, g.LDA, g.B.data[pi*k*nr+k0*nr:], k*nr, nc, c, g.LDC, bias)
+				}
+			}
 		}
 	}
 }

@@ -7,7 +7,17 @@ type Set struct {
 	// tile computes a 6×16 tile; see kernelGo.
 	tile func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
 	// tile4, if not nil, is tile for 4 rows (remainders of up to 4 rows waste less).
-	tile4   func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
+	tile4 func(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32)
+	// wide, if not nil, replaces tile and tile4: it computes a tile of 1..wideRows rows and
+	// up to two panels (32 columns); see wideFunc for the contract. nil on CPUs without it.
+	wide wideFunc
+	// wideBF16 is wide for bfloat16 weights (Packed.ToBF16); nil means the portable
+	// wideBF16Go.
+	wideBF16 wideBF16Func
+	// dotBF16, if not nil, is preferred to wideBF16: it multiplies bf16 weights by
+	// activations rounded to bf16 (by toBF16, which must then be set too).
+	dotBF16 dotBF16Func
+	toBF16  func(dst []uint16, src []float32)
 	gelu    func(v []float32)
 	softmax func(v []float32)
 	// expNorm sets v[i] = exp(v[i] - max(v)) and returns 1/Σv[i]: softmax without the final
@@ -17,6 +27,10 @@ type Set struct {
 	// layerNorm normalizes x in place with gain gamma and bias beta.
 	layerNorm func(x, gamma, beta []float32, eps float32)
 }
+
+// archSets, if an architecture's file sets it, returns every kernel set the CPU runs,
+// fastest first: the tests run each, so the fallbacks of a faster CPU stay tested.
+var archSets func() []Set
 
 var goKernels = Set{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo}
 

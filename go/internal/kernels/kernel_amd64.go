@@ -56,11 +56,80 @@ func tileAVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc in
 	kernelAVX2(kc, &a[0], lda, &panel[0], &c[0], ldc, bp)
 }
 
-func archKernels() (Set, bool) {
+// detectAVX512 reports whether the CPU and OS support AVX-512 F, BW and VL (opmask and all
+// 32 zmm registers saved by the OS).
+func detectAVX512() bool {
 	if !hasAVX2FMA {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 { // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const f, bw, vl = 1 << 16, 1 << 30, 1 << 31
+	return ebx7&(f|bw|vl) == f|bw|vl
+}
+
+var hasAVX512 = detectAVX512()
+
+func init() { archSets = amd64Sets }
+
+// amd64Sets returns the kernel sets this CPU can run, fastest first.
+func amd64Sets() []Set {
+	if !hasAVX2FMA {
+		return nil
+	}
+	avx2 := Set{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}
+	if !hasAVX512 {
+		return []Set{avx2}
+	}
+	avx512 := avx2
+	avx512.name, avx512.wide, avx512.wideBF16 = "avx512", wideAVX512, wideBF16AVX512
+	if !hasAVX512BF16 {
+		return []Set{avx512, avx2}
+	}
+	dot := avx512
+	dot.name, dot.dotBF16, dot.toBF16 = "avx512+bf16", dotBF16AVX512, toBF16AVX512
+	return []Set{dot, avx512, avx2}
+}
+
+func archKernels() (Set, bool) {
+	sets := amd64Sets()
+	if len(sets) == 0 {
 		return Set{}, false
 	}
-	return Set{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}, true
+	return sets[0], true
+}
+
+// wideAVX512 is the wideFunc of the AVX-512 kernels (gemm512_amd64.s).
+func wideAVX512(rows, kc int, a []float32, lda int, b []float32, bstride, nc int, c []float32, ldc int, bias []float32) {
+	checkWideArgs(rows, kc, len(a), lda, len(b), kc*nr, bstride, nc, len(c), ldc, bias)
+	w := 0
+	if nc > nr {
+		w = 1
+	}
+	m1, m2 := colMasks(nc)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	gemm512F32[w][rows-1](kc, &a[0], lda, &b[0], bstride, &c[0], ldc, bp, m1, m2)
+}
+
+// wideBF16AVX512 is the wideBF16Func of the AVX-512 kernels: bf16 weights widened to
+// float32 in registers, float32 activations.
+func wideBF16AVX512(rows, kc int, a []float32, lda int, b []uint16, bstride, nc int, c []float32, ldc int, bias []float32) {
+	checkWideArgs(rows, kc, len(a), lda, len(b), ceilDiv(kc, 2)*2*nr, bstride, nc, len(c), ldc, bias)
+	w := 0
+	if nc > nr {
+		w = 1
+	}
+	m1, m2 := colMasks(nc)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	gemm512BF16[w][rows-1](kc, &a[0], lda, &b[0], bstride, &c[0], ldc, bp, m1, m2)
 }
 
 //go:noescape

@@ -25,8 +25,10 @@ import (
 	"github.com/minilm-coreml/minilm/go/bench/internal/measure"
 	"github.com/minilm-coreml/minilm/go/bench/internal/peers"
 	"github.com/minilm-coreml/minilm/go/bench/internal/report"
+	"github.com/minilm-coreml/minilm/go/internal/kernels"
 	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
+	xcpu "golang.org/x/sys/cpu"
 )
 
 func main() {
@@ -44,6 +46,11 @@ type options struct {
 	baselineTexts int
 	repeat        int
 	peerTimeout   time.Duration
+	precisions    string
+	rounds        int
+	quality       bool
+	qualityTexts  int
+	fixtures      string
 }
 
 func run() error {
@@ -56,6 +63,11 @@ func run() error {
 	fs.IntVar(&o.baselineTexts, "baseline-texts", 48, "texts of each corpus the slow serial baseline embeds (the first ones); --quick: 2")
 	fs.IntVar(&o.repeat, "repeat", 1, "passes over each corpus per measurement")
 	fs.DurationVar(&o.peerTimeout, "peer-timeout", 30*time.Minute, "time limit of each peer process")
+	fs.StringVar(&o.precisions, "precisions", "float32,bf16,int8", "compute precisions of the cpu engine to run, one engine each (a precision this build or CPU cannot run is reported as not run)")
+	fs.IntVar(&o.rounds, "rounds", 1, "measure every engine and peer this many times, in turn (round 1: all of them, then round 2, ...), and keep each one's fastest run: best of N on a shared machine")
+	fs.BoolVar(&o.quality, "quality", true, "score every engine's vectors: cosine against sentence-transformers' on the parity corpus (testdata/fixtures) and the STS-B test Spearman")
+	fs.IntVar(&o.qualityTexts, "quality-texts", 0, "parity-corpus texts the quality score embeds, spread over the corpus (0: all 1,357); --quick: 48")
+	fs.StringVar(&o.fixtures, "fixtures", "", "directory of the parity corpus and its reference vectors (default testdata/fixtures in the runfiles or the repository)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", fs.Args())
@@ -77,6 +89,13 @@ func run() error {
 		if !flagSet(fs, "batch-sizes") {
 			batchSizes = []int{1, 8}
 		}
+		if !flagSet(fs, "quality-texts") {
+			o.qualityTexts = 48
+		}
+	}
+	precs, err := engines.ParsePrecisions(o.precisions)
+	if err != nil {
+		return fmt.Errorf("--precisions: %v", err)
 	}
 	if o.repeat < 1 {
 		o.repeat = 1
@@ -130,31 +149,89 @@ func run() error {
 		rep.Corpora = append(rep.Corpora, c)
 	}
 
-	list, err := engines.List(engines.Config{ModelDir: o.ModelDir, Threads: o.Threads, CoreMLModel: o.CoreMLModel, ComputeUnits: o.ComputeUnitList()})
+	var q *qualityData
+	if o.quality {
+		if q, err = loadQuality(&o, dataDir); err != nil {
+			return err
+		}
+	}
+	list, err := engines.List(engines.Config{ModelDir: o.ModelDir, Threads: o.Threads, CoreMLModel: o.CoreMLModel, ComputeUnits: o.ComputeUnitList(), Precisions: precs})
 	if err != nil {
 		return err
 	}
+	var runnable []engines.Engine
 	for _, e := range list {
+		if e.Skip == "" && e.NoBaseline {
+			// A precision the backend cannot build here (kernels missing, CPU lacking the
+			// instructions) is not run, with the backend's reason.
+			if be, err := e.Open(); err != nil {
+				e.Skip = err.Error()
+			} else {
+				be.Close()
+			}
+		}
 		if e.Skip != "" {
 			rep.NotRun = append(rep.NotRun, report.NotRun{Engine: e.Name, Reason: e.Skip})
 			fmt.Fprintf(os.Stderr, "skip %s: %s\n", e.Name, e.Skip)
 			continue
 		}
-		if err := runEngine(ctx, &o, rep, e, tok, all, names, batchSizes); err != nil {
-			return fmt.Errorf("%s: %w", e.Name, err)
+		runnable = append(runnable, e)
+		if strings.HasPrefix(e.Name, "cpu") {
+			if isa := cpuISA(o.ModelDir, e.Precision); isa != "" {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%s kernels: %s.", e.Name, isa))
+			}
 		}
 	}
-	if isa := cpuISA(o.ModelDir); isa != "" {
-		rep.Notes = append(rep.Notes, "cpu backend kernels: "+isa+".")
+	work := filepath.Join(o.Out, "peers")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	ps, err := o.BuildPeers(ctx, work)
+	if err != nil {
+		return err
+	}
+	serial := map[string]map[string][][]float32{} // engine -> corpus -> baseline vectors
+	for round := 1; round <= o.rounds; round++ {
+		if o.rounds > 1 {
+			fmt.Fprintf(os.Stderr, "round %d of %d (load %.2f)\n", round, o.rounds, measure.LoadAvg1())
+		}
+		for _, e := range runnable {
+			if round == 1 {
+				serial[e.Name] = map[string][][]float32{}
+				if !e.NoBaseline {
+					if err := runBaseline(ctx, &o, rep, e, tok, all, names, serial[e.Name]); err != nil {
+						return fmt.Errorf("%s: %w", e.Name, err)
+					}
+				}
+			}
+			if err := runBatched(ctx, &o, rep, e, all, names, batchSizes, serial[e.Name]); err != nil {
+				return fmt.Errorf("%s: %w", e.Name, err)
+			}
+			if round == 1 && q != nil {
+				eq, err := q.scoreOurs(ctx, &o, e)
+				if err != nil {
+					return fmt.Errorf("%s quality: %w", e.Name, err)
+				}
+				rep.Quality = append(rep.Quality, eq)
+			}
+		}
+		rq := q
+		if round > 1 {
+			rq = nil // the peers' vectors were scored in round 1
+		}
+		if err := runPeers(ctx, &o, rep, ps, work, all, names, batchSizes, rq, round == 1); err != nil {
+			return err
+		}
+	}
+	if o.rounds > 1 {
+		rep.Runs = report.BestRuns(rep.Runs)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Best of %d rounds: every engine and peer was measured once per round, in turn, and each keeps its fastest run (latency and memory figures are that run's).", o.rounds))
 	}
 	rep.Notes = append(rep.Notes,
 		"The cpu backend skips padded positions when batching; its serial (1,512) baseline runs the cpu backend in its fixed-shape mode (a benchmark-only option), which computes all 512 positions (padded keys masked, vectors unchanged) as the fixed-shape model of the conversion guide did. On Core ML a fixed (1,512) shape computes every padded position anyway.",
 		"Batched calls hand the engine b texts at a time (b = batch size) and time each call; the embedder sorts each call's texts by token length and pads each backend batch only to its longest text. Peers get the same calls: SentenceTransformer.encode(call, batch_size=b); ONNX Runtime pads each batch to its longest text.",
 		"Peak memory: VmHWM is reset (/proc/self/clear_refs) before each run and read after it; it includes the loaded model. The Go figure in brackets is the peak HeapSys sampled every 10 ms.")
 
-	if err := runPeers(ctx, &o, rep, all, names, batchSizes); err != nil {
-		return err
-	}
 	rep.Seconds = time.Since(started).Seconds()
 	rep.Finish("cpu")
 	if err := rep.Write(o.Out); err != nil {
@@ -164,8 +241,10 @@ func run() error {
 	return nil
 }
 
-func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, batchSizes []int) error {
-	// Serial baseline: one backend, one text per call at (1, 512), every position computed.
+// runBaseline runs the serial (1, 512) path (one backend, one text per call, every position
+// computed) of e on the first --baseline-texts texts of each
+// corpus and keeps their vectors in serialVecs.
+func runBaseline(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, tok *tokenizer.Tokenizer, all map[string][]string, names []string, serialVecs map[string][][]float32) error {
 	open := e.Open
 	if e.OpenBaseline != nil {
 		open = e.OpenBaseline
@@ -174,7 +253,6 @@ func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engin
 	if err != nil {
 		return err
 	}
-	serialVecs := map[string][][]float32{}
 	for _, n := range names {
 		texts := all[n][:minInt(o.baselineTexts, len(all[n]))]
 		if _, _, err := engines.Serial(ctx, be, tok, texts[:1], o.MaxSeqLength, engines.BaselineShape); err != nil { // warm-up
@@ -197,12 +275,16 @@ func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engin
 		secs := time.Since(start).Seconds()
 		peak := s.Stop()
 		serialVecs[n] = vecs
-		rep.Runs = append(rep.Runs, newRun(e.Name, report.KindBaseline, n, 1, len(texts)*o.repeat, lat, secs, peak))
+		run := newRun(e.Name, report.KindBaseline, n, 1, len(texts)*o.repeat, lat, secs, peak)
+		run.Precision = e.Precision.String()
+		rep.Runs = append(rep.Runs, run)
 	}
-	if err := be.Close(); err != nil {
-		return err
-	}
+	return be.Close()
+}
 
+// runBatched runs e's batched path at every batch size on every corpus; where serialVecs
+// holds the baseline's vectors of a corpus, the batched vectors must match them.
+func runBatched(ctx context.Context, o *options, rep *report.BatchReport, e engines.Engine, all map[string][]string, names []string, batchSizes []int, serialVecs map[string][][]float32) error {
 	for _, b := range batchSizes {
 		emb, err := engines.NewEmbedder(e, o.ModelDir, b, o.MaxSeqLength)
 		if err != nil {
@@ -229,7 +311,12 @@ func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engin
 			}
 			secs := time.Since(start).Seconds()
 			peak := s.Stop()
-			rep.Runs = append(rep.Runs, newRun(e.Name, report.KindBatched, n, b, len(texts)*o.repeat, lat, secs, peak))
+			run := newRun(e.Name, report.KindBatched, n, b, len(texts)*o.repeat, lat, secs, peak)
+			run.Precision = e.Precision.String()
+			rep.Runs = append(rep.Runs, run)
+			if _, ok := serialVecs[n]; !ok {
+				continue // no baseline of its own (bf16, int8): the quality table scores it
+			}
 			// The batched path must produce the serial path's vectors.
 			minCos := 1.0
 			for i, sv := range serialVecs[n] {
@@ -254,22 +341,25 @@ func runEngine(ctx context.Context, o *options, rep *report.BatchReport, e engin
 	return nil
 }
 
-func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[string][]string, names []string, batchSizes []int) error {
-	work := filepath.Join(o.Out, "peers")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	ps, err := o.BuildPeers(ctx, work)
-	if err != nil {
-		return err
-	}
+// runPeers runs every peer once on the corpora (and on the quality texts when q is set);
+// reportNotRun says whether a peer that fails goes under "Not run" (the first round).
+func runPeers(ctx context.Context, o *options, rep *report.BatchReport, ps []peers.Peer, work string, all map[string][]string, names []string, batchSizes []int, q *qualityData, reportNotRun bool) error {
 	if len(ps) == 0 {
 		return nil
 	}
+	var ortFP32, ortInt8 string // the ONNX Runtime peers' engine names, once they ran
+	defer func() { rep.Headline = headlinePairs(rep, ortFP32, ortInt8) }()
 	for _, p := range ps {
 		spec, err := peerSpec(o, p.MaxTexts, work, all, names, batchSizes)
 		if err != nil {
 			return err
+		}
+		if q != nil && p.MaxTexts == 0 { // the slow hugot peer is not scored
+			jobs, err := q.peerJobs(work, fileTag(p.Name))
+			if err != nil {
+				return err
+			}
+			spec.Jobs = append(spec.Jobs, jobs...)
 		}
 		fmt.Fprintf(os.Stderr, "peer %s...\n", p.Name)
 		res, err := peers.Exec(ctx, p, spec, work, o.peerTimeout)
@@ -278,15 +368,33 @@ func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[
 				return err
 			}
 			fmt.Fprintln(os.Stderr, err)
-			rep.NotRun = append(rep.NotRun, report.NotRun{Engine: p.Name, Reason: reasonOf(err)})
+			if reportNotRun {
+				rep.NotRun = append(rep.NotRun, report.NotRun{Engine: p.Name, Reason: reasonOf(err)})
+			}
 			continue
 		}
 		name := res.Engine
 		rep.Versions[name] = res.Versions
-		if p.MaxTexts > 0 {
+		switch p.Name {
+		case "onnxruntime":
+			ortFP32 = name
+		case "onnxruntime-int8":
+			ortInt8 = name
+		}
+		if q != nil && p.MaxTexts == 0 {
+			eq, err := q.scorePeer(res, spec)
+			if err != nil {
+				return fmt.Errorf("%s quality: %w", name, err)
+			}
+			rep.Quality = append(rep.Quality, eq)
+		}
+		if p.MaxTexts > 0 && reportNotRun {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is far slower than the other engines: it embedded only the first %d texts of each corpus, at batch sizes up to %d; its ratios compare texts/s on that sample with ours on the whole corpus.", name, p.MaxTexts, p.MaxTexts))
 		}
 		for _, job := range res.Jobs {
+			if job.Mode != "chunked" {
+				continue // the quality jobs
+			}
 			for _, r := range job.Runs {
 				lat := make([]time.Duration, len(r.CallMs))
 				for i, ms := range r.CallMs {
@@ -294,11 +402,44 @@ func runPeers(ctx context.Context, o *options, rep *report.BatchReport, all map[
 				}
 				run := newRun(name, report.KindPeer, job.Name, r.BatchSize, r.Texts, lat, r.Seconds, measure.MemPeak{})
 				run.VmHWM = r.VmHWM
+				run.Precision = peerPrecision(res)
 				rep.Runs = append(rep.Runs, run)
 			}
 		}
 	}
 	return nil
+}
+
+// headlinePairs lists the ratios the report's headline table shows: each of our precisions
+// against the ONNX Runtime engine of the same precision (bf16, which ONNX Runtime's CPU
+// provider does not offer as a quantization, against both), for the engines that ran.
+func headlinePairs(rep *report.BatchReport, ortFP32, ortInt8 string) []report.Pair {
+	ran := map[string]bool{}
+	for _, r := range rep.Runs {
+		ran[r.Engine] = true
+	}
+	var out []report.Pair
+	for _, p := range []report.Pair{
+		{Ours: engines.CPUName(cpu.Float32), Peer: ortFP32},
+		{Ours: engines.CPUName(cpu.Int8), Peer: ortInt8},
+		{Ours: engines.CPUName(cpu.BF16), Peer: ortFP32},
+		{Ours: engines.CPUName(cpu.BF16), Peer: ortInt8},
+	} {
+		if p.Peer != "" && ran[p.Ours] && ran[p.Peer] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fileTag turns a peer name into a file-name fragment.
+func fileTag(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // peerSpec writes the texts and the job spec a peer runs; maxTexts > 0 limits each corpus
@@ -380,12 +521,22 @@ func corpusInfo(tok *tokenizer.Tokenizer, name, source string, texts []string, m
 	return c, nil
 }
 
-func cpuISA(modelDir string) string {
-	be, err := cpu.New(modelDir, cpu.WithThreads(1))
+// cpuISA describes the kernels the cpu engine of precision p runs on this machine: the
+// float32 kernel set the backend reports, and for int8 the int8 kernels the backend selects
+// (kernels.SelectInt8 at its best level), for bf16 whether the CPU has AVX-512 BF16.
+func cpuISA(modelDir string, p cpu.Precision) string {
+	be, err := cpu.New(modelDir, cpu.WithThreads(1), cpu.WithPrecision(p))
 	if err != nil {
 		return ""
 	}
 	defer be.Close()
+	switch p {
+	case cpu.Int8:
+		ks := kernels.SelectInt8(kernels.Int8Best)
+		return fmt.Sprintf("int8 GEMM %s (float32 parts: %s)", ks.Name(), be.ISA())
+	case cpu.BF16:
+		return fmt.Sprintf("bfloat16 weights on the %s kernels; CPU has AVX-512 BF16: %v", be.ISA(), xcpu.X86.HasAVX512BF16)
+	}
 	return be.ISA()
 }
 

@@ -30,6 +30,7 @@ type Common struct {
 	Peers        string
 	RequirePeers bool
 	ONNX         string
+	ONNXInt8     string
 	HugotBin     string
 	HugotTexts   int
 	CoreMLModel  string
@@ -47,9 +48,10 @@ func (c *Common) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxSeqLength, "max-seq-length", 256, "token limit per text for every engine (all-MiniLM-L6-v2's max_seq_length is 256)")
 	fs.StringVar(&c.Python, "python", "python3", "interpreter of the Python peers (needs sentence-transformers, torch, onnxruntime, onnx)")
 	fs.StringVar(&c.PeerScripts, "peer-scripts", "", "directory of the peer scripts (default: python/bench in the runfiles or the repository)")
-	fs.StringVar(&c.Peers, "peers", "sentence-transformers,onnxruntime,hugot", "comma-separated peers to run, or none")
+	fs.StringVar(&c.Peers, "peers", "sentence-transformers,onnxruntime,onnxruntime-int8,hugot", "comma-separated peers to run (sentence-transformers, onnxruntime, onnxruntime-int8, hugot), or none")
 	fs.BoolVar(&c.RequirePeers, "require-peers", false, "fail if a requested peer cannot run (default: report it as not run)")
 	fs.StringVar(&c.ONNX, "onnx", "", "ONNX export of the model for the onnxruntime and hugot peers (default: export once into the user cache with python/bench/export_onnx.py)")
+	fs.StringVar(&c.ONNXInt8, "onnx-int8", "", "int8 ONNX model for the onnxruntime-int8 peer (default: quantize the float32 export once with python/bench/quantize_onnx.py, sentence-transformers' \"avx512_vnni\" dynamic quantization)")
 	fs.StringVar(&c.HugotBin, "hugot-bin", "", "binary of the hugot peer (go/bench/peers/hugot, built with Go >= 1.24); default: `go build` it with the go on PATH")
 	fs.IntVar(&c.HugotTexts, "hugot-texts", 16, "the hugot peer (tens of times slower) embeds only the first N texts of each batch-benchmark corpus (0: all)")
 	fs.StringVar(&c.CoreMLModel, "coreml-model", "", "Core ML model (.mlmodelc or .mlpackage) for the coreml engines (darwin); default $MINILM_COREML_MODEL")
@@ -142,10 +144,14 @@ func (c *Common) BuildPeers(ctx context.Context, workDir string) ([]peers.Peer, 
 	scripts, scriptsErr := peers.ScriptsDir(c.PeerScripts, root)
 	onnxPath := ""
 	var onnxErr error
-	needONNX := false
+	needONNX, needInt8 := false, false
 	for _, n := range names {
-		if n == "onnxruntime" || n == "hugot" {
+		switch n {
+		case "onnxruntime", "ort", "hugot":
 			needONNX = true
+		case "onnxruntime-int8", "ort-int8":
+			needInt8 = true
+			needONNX = needONNX || c.ONNXInt8 == ""
 		}
 	}
 	if needONNX {
@@ -155,6 +161,20 @@ func (c *Common) BuildPeers(ctx context.Context, workDir string) ([]peers.Peer, 
 			cache := filepath.Join(userCache(), "minilm-bench", "onnx")
 			fmt.Fprintf(os.Stderr, "ONNX model for the peers: %s\n", firstNonEmpty(c.ONNX, filepath.Join(cache, "model.onnx")))
 			onnxPath, onnxErr = peers.EnsureONNX(ctx, c.ONNX, cache, c.Python, scripts, c.ModelDir)
+		}
+	}
+	int8Path := ""
+	int8Err := onnxErr
+	if needInt8 && (onnxErr == nil || c.ONNXInt8 != "") {
+		// The int8 model goes next to the cached float32 export, or into the work directory
+		// when --onnx named a model elsewhere (whose directory may not be ours to write).
+		dir := filepath.Dir(onnxPath)
+		if c.ONNX != "" {
+			dir = workDir
+		}
+		int8Path, int8Err = peers.EnsureONNXInt8(ctx, c.ONNXInt8, onnxPath, dir, c.Python, scripts, c.ModelDir)
+		if int8Err == nil {
+			fmt.Fprintf(os.Stderr, "int8 ONNX model for the peers: %s\n", int8Path)
 		}
 	}
 	for _, n := range names {
@@ -171,6 +191,12 @@ func (c *Common) BuildPeers(ctx context.Context, workDir string) ([]peers.Peer, 
 				continue
 			}
 			out = append(out, peers.Python("onnxruntime", c.Python, filepath.Join(scripts, "peer_onnxruntime.py"), "--onnx", onnxPath))
+		case "onnxruntime-int8", "ort-int8":
+			if int8Err != nil {
+				out = append(out, peers.Peer{Name: "onnxruntime-int8", Unavailable: int8Err.Error()})
+				continue
+			}
+			out = append(out, peers.Python("onnxruntime-int8", c.Python, filepath.Join(scripts, "peer_onnxruntime.py"), "--onnx", int8Path, "--precision", "int8"))
 		case "hugot":
 			if onnxErr != nil {
 				out = append(out, peers.Peer{Name: "hugot", Unavailable: "needs the ONNX export: " + onnxErr.Error()})
@@ -180,7 +206,7 @@ func (c *Common) BuildPeers(ctx context.Context, workDir string) ([]peers.Peer, 
 			h.MaxTexts = c.HugotTexts
 			out = append(out, h)
 		default:
-			return nil, fmt.Errorf("--peers: unknown peer %q (want sentence-transformers, onnxruntime, hugot or none)", n)
+			return nil, fmt.Errorf("--peers: unknown peer %q (want sentence-transformers, onnxruntime, onnxruntime-int8, hugot or none)", n)
 		}
 	}
 	return out, nil

@@ -40,6 +40,11 @@ type Engine struct {
 	OpenBaseline func() (backend.Backend, error)
 	// Skip, when not empty, is why this engine cannot run here.
 	Skip string
+	// Precision is the compute precision of a CPU engine (cpu.Float32 for Core ML).
+	Precision cpu.Precision
+	// NoBaseline marks an engine that runs no serial (1, 512) baseline of its own: the CPU
+	// encoder in bf16 or int8, whose speedups are given over the float32 baseline.
+	NoBaseline bool
 }
 
 // Config selects the engines.
@@ -51,19 +56,71 @@ type Config struct {
 	CoreMLModel string
 	// ComputeUnits lists the Core ML settings to run ("all" for every one).
 	ComputeUnits []string
+	// Precisions lists the CPU encoder's compute precisions to run, one engine each; empty
+	// means float32 only.
+	Precisions []cpu.Precision
 }
 
-// List returns the CPU engine and one Core ML engine per compute-unit setting.
+// CPUName is the name of the CPU engine in precision p: "cpu" for float32 (the name the
+// reports have always used), "cpu(bf16)" and "cpu(int8)" otherwise, as cpu.Backend.Name.
+func CPUName(p cpu.Precision) string {
+	if p == cpu.Float32 {
+		return "cpu"
+	}
+	return "cpu(" + p.String() + ")"
+}
+
+// ParsePrecisions parses a comma-separated list of precisions ("float32,bf16,int8").
+func ParsePrecisions(s string) ([]cpu.Precision, error) {
+	var out []cpu.Precision
+	seen := map[cpu.Precision]bool{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := cpu.ParsePrecision(f)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no precision in %q", s)
+	}
+	return out, nil
+}
+
+// List returns one CPU engine per precision, in the order given (the float32 one carries the
+// serial baseline), and one Core ML engine per compute-unit setting. A precision the CPU
+// backend cannot build here (not implemented, or the CPU lacks what it needs) is not
+// detected here: opening that engine fails, and the benchmarks report it as not run.
 func List(cfg Config) ([]Engine, error) {
-	out := []Engine{{
-		Name: "cpu",
-		Open: func() (backend.Backend, error) {
-			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads))
-		},
-		OpenBaseline: func() (backend.Backend, error) {
-			return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpuknobs.FixedShapes().(cpu.Option))
-		},
-	}}
+	precs := cfg.Precisions
+	if len(precs) == 0 {
+		precs = []cpu.Precision{cpu.Float32}
+	}
+	var out []Engine
+	for _, p := range precs {
+		p := p
+		e := Engine{
+			Name:      CPUName(p),
+			Precision: p,
+			Open: func() (backend.Backend, error) {
+				return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpu.WithPrecision(p))
+			},
+		}
+		if p == cpu.Float32 {
+			e.OpenBaseline = func() (backend.Backend, error) {
+				return cpu.New(cfg.ModelDir, cpu.WithThreads(cfg.Threads), cpuknobs.FixedShapes().(cpu.Option))
+			}
+		} else {
+			e.NoBaseline = true
+		}
+		out = append(out, e)
+	}
 	units, err := computeUnits(cfg.ComputeUnits)
 	if err != nil {
 		return nil, err

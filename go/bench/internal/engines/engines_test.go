@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minilm-coreml/minilm/go/backend/cpu"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 	"github.com/minilm-coreml/minilm/go/plan"
@@ -83,6 +84,55 @@ func TestSerialMatchesBatched(t *testing.T) {
 	for i := range texts {
 		if c := vecmath.Cosine(serial[i], batched[i]); c < 0.99999 {
 			t.Errorf("text %d: cosine(serial, batched) = %.7f", i, c)
+		}
+	}
+}
+
+func TestParsePrecisions(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []cpu.Precision
+		err  bool
+	}{
+		{"float32,bf16,int8", []cpu.Precision{cpu.Float32, cpu.BF16, cpu.Int8}, false},
+		{" int8 , fp32,int8", []cpu.Precision{cpu.Int8, cpu.Float32}, false},
+		{"", nil, true},
+		{"float32,fp16", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ParsePrecisions(tt.in)
+		if (err != nil) != tt.err || len(got) != len(tt.want) {
+			t.Errorf("ParsePrecisions(%q) = %v, %v", tt.in, got, err)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("ParsePrecisions(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		}
+	}
+}
+
+// One CPU engine per precision, named as the backend names itself; only float32 carries the
+// serial baseline.
+func TestListPrecisions(t *testing.T) {
+	list, err := List(Config{ModelDir: "unused", Threads: 1, ComputeUnits: []string{"none"},
+		Precisions: []cpu.Precision{cpu.Int8, cpu.Float32, cpu.BF16}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name       string
+		prec       cpu.Precision
+		noBaseline bool
+	}{{"cpu(int8)", cpu.Int8, true}, {"cpu", cpu.Float32, false}, {"cpu(bf16)", cpu.BF16, true}}
+	if len(list) != len(want) {
+		t.Fatalf("%d engines, want %d", len(list), len(want))
+	}
+	for i, w := range want {
+		e := list[i]
+		if e.Name != w.name || e.Precision != w.prec || e.NoBaseline != w.noBaseline || (e.OpenBaseline == nil) != w.noBaseline || e.Open == nil {
+			t.Errorf("engine %d: %+v, want %+v", i, e, w)
 		}
 	}
 }

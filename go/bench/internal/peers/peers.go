@@ -295,3 +295,33 @@ func EnsureONNX(ctx context.Context, path, cacheDir, interpreter, scriptsDir, mo
 	}
 	return out, nil
 }
+
+// Int8ONNXName is the file name of the int8 model EnsureONNXInt8 writes.
+const Int8ONNXName = "model_qint8_avx512_vnni.onnx"
+
+// EnsureONNXInt8 returns the int8 quantization of the float32 ONNX export fp32: path if given,
+// else dir/Int8ONNXName, written first with quantize_onnx.py (the dynamic quantization that
+// sentence-transformers recommends for CPUs, "avx512_vnni") if missing. The script writes
+// next to the output and renames only once its check passed, so no half-written model stays.
+func EnsureONNXInt8(ctx context.Context, path, fp32, dir, interpreter, scriptsDir, modelDir string) (string, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("--onnx-int8 %s: %v", path, err)
+		}
+		return path, nil
+	}
+	out := filepath.Join(dir, Int8ONNXName)
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, interpreter, filepath.Join(scriptsDir, "quantize_onnx.py"), "--onnx", fp32, "--out", out, "--model-dir", modelDir)
+	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("quantizing the ONNX model with %s: %v: %s", interpreter, err, lastLine(string(b)))
+	}
+	return out, nil
+}

@@ -90,3 +90,49 @@ func TestExec(t *testing.T) {
 		t.Fatal("missing interpreter not detected")
 	}
 }
+
+// EnsureONNXInt8 runs quantize_onnx.py once with the float32 model and caches its output; a
+// given path is used as is, a missing one is an error, a failing script leaves no model.
+func TestEnsureONNXInt8(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	// A fake interpreter: "python SCRIPT --onnx FP32 --out OUT --model-dir M" appends its
+	// arguments to a log and writes OUT (or fails when FP32 is named "bad").
+	interp := filepath.Join(dir, "python")
+	log := filepath.Join(dir, "calls.log")
+	body := "#!/bin/sh\necho \"$@\" >> " + log + "\ncase \"$3\" in *bad*) exit 3;; esac\necho int8 > \"$5\"\n"
+	if err := os.WriteFile(interp, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	for i := 0; i < 2; i++ {
+		got, err := EnsureONNXInt8(ctx, "", "/m/model.onnx", cache, interp, "/scripts", "/model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(cache, Int8ONNXName); got != want {
+			t.Fatalf("path %s, want %s", got, want)
+		}
+	}
+	calls, _ := os.ReadFile(log)
+	want := "/scripts/quantize_onnx.py --onnx /m/model.onnx --out " + filepath.Join(cache, Int8ONNXName) + " --model-dir /model\n"
+	if string(calls) != want {
+		t.Errorf("calls %q, want one: %q", calls, want)
+	}
+	if p, err := EnsureONNXInt8(ctx, interp, "", "", "", "", ""); err != nil || p != interp {
+		t.Errorf("given path: %q, %v", p, err)
+	}
+	if _, err := EnsureONNXInt8(ctx, filepath.Join(dir, "none.onnx"), "", "", "", "", ""); err == nil {
+		t.Error("missing --onnx-int8 accepted")
+	}
+	other := filepath.Join(dir, "other")
+	if _, err := EnsureONNXInt8(ctx, "", "/m/bad.onnx", other, interp, "/scripts", "/model"); err == nil {
+		t.Error("failing quantization accepted")
+	}
+	if _, err := os.Stat(filepath.Join(other, Int8ONNXName)); err == nil {
+		t.Error("a failed quantization left a model")
+	}
+}

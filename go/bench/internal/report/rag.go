@@ -144,7 +144,7 @@ func (r *RAGReport) Markdown() string {
 	case !r.Config.GateApplied:
 		b.WriteString("\nGate not applied (quick mode runs a subset, whose scores are not comparable with the published full-corpus figures).\n")
 	case len(r.Failures) == 0:
-		fmt.Fprintf(&b, "\nGate: every engine of ours is within ±%.3f nDCG@10 of the published figure: PASS.\n", r.Config.Gate)
+		fmt.Fprintf(&b, "\nGate: every float32 engine of ours is within ±%.3f nDCG@10 of the published figure: PASS.\n", r.Config.Gate)
 	default:
 		fmt.Fprintf(&b, "\nGate (±%.3f nDCG@10): **FAIL**: %s\n", r.Config.Gate, strings.Join(r.Failures, "; "))
 	}

@@ -44,6 +44,59 @@ type BatchRun struct {
 	VmHWM       uint64 `json:"vmhwm_bytes,omitempty"`
 	// BaselineEngine names the run Speedup divides by.
 	BaselineEngine string `json:"baseline_engine,omitempty"`
+	// Precision is the engine's compute precision: float32, bf16 or int8.
+	Precision string `json:"precision,omitempty"`
+	// Rounds is how many runs of this engine, corpus and batch size BestRuns chose from.
+	Rounds int `json:"rounds,omitempty"`
+}
+
+// BestRuns keeps, for each engine, kind, corpus and batch size, the run with the highest
+// throughput (best of N rounds), in the order of first appearance, and records in Rounds how
+// many runs it was chosen from.
+func BestRuns(runs []BatchRun) []BatchRun {
+	var out []BatchRun
+	at := map[string]int{}
+	for _, r := range runs {
+		k := fmt.Sprintf("%s|%s|%s|%d", r.Engine, r.Kind, r.Corpus, r.BatchSize)
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			r.Rounds = 1
+			out = append(out, r)
+			continue
+		}
+		n := out[i].Rounds + 1
+		if r.TextsPerSec > out[i].TextsPerSec {
+			out[i] = r
+		}
+		out[i].Rounds = n
+	}
+	return out
+}
+
+// EngineQuality is how close one engine's vectors are to the reference implementation's.
+type EngineQuality struct {
+	Engine    string `json:"engine"`
+	Kind      string `json:"kind"` // KindBatched (ours) or KindPeer
+	Precision string `json:"precision,omitempty"`
+	// ReferenceTexts parity-corpus texts were embedded; CosineMean and CosineMin compare them
+	// with sentence-transformers' float32 vectors (testdata/fixtures/embeddings.npy).
+	ReferenceTexts int     `json:"reference_texts"`
+	CosineMean     float64 `json:"cosine_vs_reference_mean"`
+	CosineMin      float64 `json:"cosine_vs_reference_min"`
+	// STSBSpearman is the STS Benchmark test Spearman correlation over STSBPairs pairs, and
+	// STSBDelta its difference from the engine named by DeltaVs (sentence-transformers when
+	// it ran, else our float32 engine).
+	STSBPairs    int     `json:"stsb_pairs"`
+	STSBSpearman float64 `json:"stsb_spearman"`
+	STSBDelta    float64 `json:"stsb_spearman_delta"`
+	DeltaVs      string  `json:"stsb_delta_vs,omitempty"`
+}
+
+// Pair names two engines whose throughput ratio the headline table shows.
+type Pair struct {
+	Ours string `json:"ours"`
+	Peer string `json:"peer"`
 }
 
 // Corpus describes one text set.
@@ -99,13 +152,18 @@ type BatchReport struct {
 	Runs      []BatchRun                        `json:"runs"`
 	Ratios    []Ratio                           `json:"ratios"`
 	NotRun    []NotRun                          `json:"not_run"`
+	Quality   []EngineQuality                   `json:"quality,omitempty"`
+	Headline  []Pair                            `json:"headline_pairs,omitempty"`
 	Notes     []string                          `json:"notes"`
 	Versions  map[string]map[string]interface{} `json:"peer_versions,omitempty"`
 }
 
 // Finish computes speedups and ours/peer ratios. ourEngine names the batched engine peers
-// are compared with (e.g. "cpu").
+// are compared with (e.g. "cpu"); peers, and our engines without a baseline of their own,
+// get their speedups over its baseline. It also sets each quality row's STS-B delta: against
+// the sentence-transformers peer when it was scored, else against ourEngine.
 func (r *BatchReport) Finish(ourEngine string) {
+	r.finishQuality(ourEngine)
 	baseline := map[string]BatchRun{} // engine|corpus -> baseline run
 	for _, run := range r.Runs {
 		if run.Kind == KindBaseline {
@@ -115,7 +173,7 @@ func (r *BatchReport) Finish(ourEngine string) {
 	for i := range r.Runs {
 		run := &r.Runs[i]
 		be := run.Engine
-		if run.Kind == KindPeer {
+		if _, own := baseline[be+"|"+run.Corpus]; run.Kind == KindPeer || !own {
 			be = ourEngine
 		}
 		if b, ok := baseline[be+"|"+run.Corpus]; ok && b.TextsPerSec > 0 {
@@ -134,6 +192,126 @@ func (r *BatchReport) Finish(ourEngine string) {
 			}
 		}
 	}
+}
+
+func (r *BatchReport) finishQuality(ourEngine string) {
+	ref := -1
+	for i, q := range r.Quality {
+		if q.Kind == KindPeer && strings.HasPrefix(q.Engine, "sentence-transformers") {
+			ref = i
+		}
+	}
+	if ref < 0 {
+		for i, q := range r.Quality {
+			if q.Engine == ourEngine {
+				ref = i
+			}
+		}
+	}
+	for i := range r.Quality {
+		if ref < 0 || r.Quality[i].STSBPairs == 0 || r.Quality[ref].STSBPairs == 0 {
+			continue
+		}
+		r.Quality[i].STSBDelta = r.Quality[i].STSBSpearman - r.Quality[ref].STSBSpearman
+		r.Quality[i].DeltaVs = r.Quality[ref].Engine
+	}
+}
+
+// throughput returns the texts/s of engine (a batched or peer run) on corpus at batch, or 0.
+func (r *BatchReport) throughput(engine, corpus string, batch int) float64 {
+	for _, run := range r.Runs {
+		if run.Kind != KindBaseline && run.Engine == engine && run.Corpus == corpus && run.BatchSize == batch {
+			return run.TextsPerSec
+		}
+	}
+	return 0
+}
+
+// headline renders the precisions-against-peers table: one row per corpus and batch size,
+// texts/s of every batched engine and peer, then the ratio of each Headline pair.
+func (r *BatchReport) headline(b *strings.Builder) {
+	var cols []string
+	seen := map[string]bool{}
+	for _, kind := range []string{KindBatched, KindPeer} {
+		for _, run := range r.Runs {
+			if run.Kind == kind && !seen[run.Engine] {
+				seen[run.Engine] = true
+				cols = append(cols, run.Engine)
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	b.WriteString("\n## Every precision against every peer (texts/s; ratios >1 = ours faster)\n\n| corpus | batch |")
+	for _, c := range cols {
+		fmt.Fprintf(b, " %s |", c)
+	}
+	for _, p := range r.Headline {
+		fmt.Fprintf(b, " %s / %s |", p.Ours, p.Peer)
+	}
+	b.WriteString("\n|---|--:|")
+	for range cols {
+		b.WriteString("--:|")
+	}
+	for range r.Headline {
+		b.WriteString("--:|")
+	}
+	b.WriteString("\n")
+	for _, c := range r.Corpora {
+		for _, x := range r.Config.BatchSizes {
+			fmt.Fprintf(b, "| %s | %d |", c.Name, x)
+			for _, e := range cols {
+				if v := r.throughput(e, c.Name, x); v > 0 {
+					fmt.Fprintf(b, " %.1f |", v)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			for _, p := range r.Headline {
+				o, q := r.throughput(p.Ours, c.Name, x), r.throughput(p.Peer, c.Name, x)
+				if o > 0 && q > 0 {
+					fmt.Fprintf(b, " **%.2f** |", o/q)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+}
+
+// quality renders the quality table.
+func (r *BatchReport) quality(b *strings.Builder) {
+	if len(r.Quality) == 0 {
+		return
+	}
+	deltaVs := ""
+	for _, q := range r.Quality {
+		if q.DeltaVs != "" {
+			deltaVs = q.DeltaVs
+		}
+	}
+	fmt.Fprintf(b, "\n## Quality\n\nCosine against sentence-transformers' float32 vectors of the parity corpus (testdata/fixtures, %d texts: STS-B and SciFact texts and edge cases, max 256 tokens); STS-B test Spearman of the cosine similarities.\n\n", r.Quality[0].ReferenceTexts)
+	fmt.Fprintf(b, "| engine | precision | cosine mean | cosine min | STS-B Spearman | Δ vs %s |\n|---|---|--:|--:|--:|--:|\n", firstNonEmpty(deltaVs, "reference"))
+	for _, q := range r.Quality {
+		d := "–"
+		if q.DeltaVs != "" {
+			d = fmt.Sprintf("%+.4f", q.STSBDelta)
+		}
+		sp := "–"
+		if q.STSBPairs > 0 {
+			sp = fmt.Sprintf("%.4f", q.STSBSpearman)
+		}
+		fmt.Fprintf(b, "| %s | %s | %.5f | %.5f | %s | %s |\n", q.Engine, q.Precision, q.CosineMean, q.CosineMin, sp, d)
+	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // engines lists the distinct engine names of the runs in first-seen order, baselines first.
@@ -261,6 +439,8 @@ func (r *BatchReport) Markdown() string {
 			}
 		}
 	}
+	r.headline(&b)
+	r.quality(&b)
 	b.WriteString("\nThe serial baseline is one text per call padded to (1,512), as the conversion guide's app did; it does not depend on the batch size (shown once, ″ = same).\n")
 	table("Throughput (texts/s)", func(run BatchRun) string { return fmt.Sprintf("%.1f", run.TextsPerSec) })
 	table("Speedup over the serial (1,512) baseline", func(run BatchRun) string { return fmt.Sprintf("%.2f×", run.Speedup) })
