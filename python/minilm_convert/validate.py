@@ -309,6 +309,13 @@ def check_package(package: str, expect_variant: Optional[str] = None, expect_sha
         r.add("metadata variant matches", md.get(_md.KEY_VARIANT) == expect_variant,
               f"{md.get(_md.KEY_VARIANT)} vs {expect_variant}")
     comp = json.loads(md[_md.KEY_COMPRESSION]) if md.get(_md.KEY_COMPRESSION) else None
+    if expect_variant is not None:
+        from .variants import load as _load_declaration
+
+        declared = {v["name"]: v["compression"] for v in _load_declaration()}
+        if expect_variant in declared:
+            r.add("compression ops: recorded compression is the declared variant's", comp == declared[expect_variant],
+                  f"recorded {comp}, models/variants.bzl declares {declared[expect_variant]} for {expect_variant}")
     if comp is None:
         r.add("compression recorded", False, f"no {_md.KEY_COMPRESSION} metadata: compression ops not checked")
     else:
