@@ -1,6 +1,5 @@
-// Package slicesx holds the slice helpers the standard library gained after Go 1.19, which
-// this module still builds with: the one place to replace with package slices once the Go
-// floor rises.
+// Package slicesx holds slice helpers written while this module built with Go 1.19, before
+// package slices: Go 1.21's slices.Equal now does the same, and this package can go.
 package slicesx
 
 // Equal reports whether a and b have the same length and equal elements (==, so a NaN
