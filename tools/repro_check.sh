@@ -42,6 +42,11 @@ for dir in "$work/a/src" "$work/b/deeper/checkout"; do
   (cd "$dir" && timeout 2400 bazel --output_base="$work/ob_$i" build --config=release "${extra[@]}" "$target" \
     >"$work/build_$i.log" 2>&1) || { tail -30 "$work/build_$i.log" >&2; echo "FAIL: build $i" >&2; exit 1; }
   cp "$dir/bazel-bin/$name.SHA256SUMS" "$work/sums_$i"
+  # Only the sums are compared: free this output base (a Go SDK, std per configuration)
+  # before the next build, so the check needs the disk of one release build, not two.
+  timeout 60 bazel --output_base="$work/ob_$i" shutdown >/dev/null 2>&1 || true
+  chmod -R u+w "$work/ob_$i" "$dir" 2>/dev/null || true
+  rm -rf "$work/ob_$i" "$dir"
 done
 
 if diff -u "$work/sums_1" "$work/sums_2" >"$work/diff"; then

@@ -11,7 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each step header says how much disk is left where Bazel, Go and mktemp write: a cold run
+# needs about NEED_GB (measured: README "Tests"), and running out shows up as unrelated
+# "no space left on device" errors deep inside a build.
+disk_free() { df -Pk "$1" 2>/dev/null | awk 'NR==2 {printf "%.1f", $4/1048576}'; }
+disk_report() {
+  mkdir -p "$HOME/.cache"
+  echo "disk free: $(disk_free "$HOME/.cache") GB in ~/.cache (Bazel, Go), $(disk_free "${TMPDIR:-/tmp}") GB in ${TMPDIR:-/tmp}"
+}
+step() { printf '\n=== %s\n' "$*"; disk_report; }
 
 step "bazel build //... (macOS-only targets are skipped on Linux)"
 bazel build //...
@@ -35,6 +43,12 @@ MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" \
 
 step "arm64: the NEON kernels and the CPU parity test under qemu-aarch64"
 MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" tools/arm64_test.sh
+
+if [ -n "${CI:-}" ]; then
+  # A CI machine is used once: the Go build and module caches of the two steps above are
+  # not needed by the release checks below, which need the disk for fresh output bases.
+  go clean -cache -modcache
+fi
 
 step "release: two clean builds from different paths give identical SHA256SUMS (quick form)"
 tools/repro_check.sh --quick

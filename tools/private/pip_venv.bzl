@@ -36,6 +36,9 @@ def _pip_venv_impl(ctx):
         "--no-deps",
         "--only-binary=:all:",
         "--disable-pip-version-check",
+        # No wheel cache: the locked wheels (torch and its CUDA libraries, ~3 GB) would otherwise
+        # stay in ~/.cache/pip beside the installed venv, doubling the disk this fetch needs.
+        "--no-cache-dir",
         "--retries=2",
         "--timeout=60",
         "-r",

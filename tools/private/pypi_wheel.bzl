@@ -23,6 +23,7 @@ def _pypi_wheel_impl(ctx):
         "--only-binary=:all:",
         "--require-hashes",
         "--disable-pip-version-check",
+        "--no-cache-dir",
         "--retries=2",
         "--timeout=30",
         "-d",
