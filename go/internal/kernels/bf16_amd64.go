@@ -5,17 +5,6 @@ package kernels
 //go:noescape
 func cvtBF16AVX512(dst *uint16, src *float32, n int)
 
-// detectAVX512BF16 reports whether the CPU has AVX-512 BF16 (VDPBF16PS, VCVTNE2PS2BF16).
-func detectAVX512BF16() bool {
-	if !hasAVX512 {
-		return false
-	}
-	eax71, _, _, _ := cpuid(7, 1)
-	return eax71&(1<<5) != 0
-}
-
-var hasAVX512BF16 = detectAVX512BF16()
-
 // toBF16AVX512 is the toBF16Func of AVX-512 BF16.
 func toBF16AVX512(dst []uint16, src []float32) {
 	dst = dst[:len(src)]

@@ -81,9 +81,9 @@ GLOBL vconst<>(SB), RODATA|NOPTR, $192
 #define VB2 vconst<>+128(SB) // -0.00737332916720468 ×8
 #define VB0 vconst<>+160(SB) // -0.0142647390514189 ×8
 
-// func expSumAVX2(p *float32, n int, m float32) (sum float32)
+// func expSumBody(p *float32, n int, m float32) (sum float32)
 // p[i] = exp(p[i] - m) for i < n; returns the sum of the new values.
-TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
+TEXT ·expSumBody(SB), NOSPLIT, $0-28
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
 	VBROADCASTSS m+16(FP), Y14
@@ -135,8 +135,8 @@ exploop:
 	VZEROUPPER
 	RET
 
-// func scaleAVX2(p *float32, n int, s float32)
-TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+// func scaleBody(p *float32, n int, s float32)
+TEXT ·scaleBody(SB), NOSPLIT, $0-20
 	MOVQ         p+0(FP), SI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSS s+16(FP), Y1
@@ -150,9 +150,9 @@ scaleloop:
 	VZEROUPPER
 	RET
 
-// func geluAVX2(p *float32, n int)
+// func geluBody(p *float32, n int)
 // p[i] = p[i]·½·(1 + erf(p[i]/√2)).
-TEXT ·geluAVX2(SB), NOSPLIT, $0-16
+TEXT ·geluBody(SB), NOSPLIT, $0-16
 	MOVQ         p+0(FP), SI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSS RSQRT2, Y5
@@ -196,9 +196,9 @@ geluloop:
 	VZEROUPPER
 	RET
 
-// func maxAVX2(p *float32, n int) float32
+// func maxBody(p *float32, n int) float32
 // The largest of p[0:n] (n a positive multiple of 8; no NaNs expected).
-TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+TEXT ·maxBody(SB), NOSPLIT, $0-20
 	MOVQ    p+0(FP), SI
 	MOVQ    n+8(FP), CX
 	VMOVUPS (SI), Y0
@@ -223,10 +223,10 @@ maxdone:
 	VZEROUPPER
 	RET
 
-// func layerNormAVX2(x, gamma, beta *float32, n int, eps float32)
+// func layerNormBody(x, gamma, beta *float32, n int, eps float32)
 // x = (x - mean)/sqrt(var + eps)·g + b over x[0:n] (n a positive multiple of 8), biased
 // variance computed from the centred values (two passes, float32 lanes).
-TEXT ·layerNormAVX2(SB), NOSPLIT, $0-36
+TEXT ·layerNormBody(SB), NOSPLIT, $0-36
 	MOVQ x+0(FP), SI
 	MOVQ gamma+8(FP), DI
 	MOVQ beta+16(FP), DX

@@ -24,9 +24,9 @@
 // BCAST sets the 4 lanes of v to the float32 with bits c (R9 is scratch).
 #define BCAST(c, v) MOVD $c, R9; VDUP R9, v
 
-// func expSumNEON(p *float32, n int, m float32) (sum float32)
+// func expSumBody(p *float32, n int, m float32) (sum float32)
 // p[i] = exp(p[i] - m) for i < n; returns the sum of the new values.
-TEXT ·expSumNEON(SB), NOSPLIT, $0-28
+TEXT ·expSumBody(SB), NOSPLIT, $0-28
 	MOVD  p+0(FP), R0
 	MOVD  n+8(FP), R1
 	MOVWU m+16(FP), R9
@@ -80,8 +80,8 @@ exploop:
 	FMOVS F15, sum+24(FP)
 	RET
 
-// func scaleNEON(p *float32, n int, s float32)
-TEXT ·scaleNEON(SB), NOSPLIT, $0-20
+// func scaleBody(p *float32, n int, s float32)
+TEXT ·scaleBody(SB), NOSPLIT, $0-20
 	MOVD  p+0(FP), R0
 	MOVD  n+8(FP), R1
 	MOVWU s+16(FP), R9
@@ -95,9 +95,9 @@ scaleloop:
 	BNE    scaleloop
 	RET
 
-// func geluNEON(p *float32, n int)
+// func geluBody(p *float32, n int)
 // p[i] = p[i]·½·(1 + erf(p[i]/√2)).
-TEXT ·geluNEON(SB), NOSPLIT, $0-16
+TEXT ·geluBody(SB), NOSPLIT, $0-16
 	MOVD p+0(FP), R0
 	MOVD n+8(FP), R1
 	BCAST(0x3f3504f3, V16.S4) // RSQRT2
@@ -152,9 +152,9 @@ geluloop:
 	BNE   geluloop
 	RET
 
-// func maxNEON(p *float32, n int) float32
+// func maxBody(p *float32, n int) float32
 // The largest of p[0:n] (n a positive multiple of 4; no NaNs expected).
-TEXT ·maxNEON(SB), NOSPLIT, $0-20
+TEXT ·maxBody(SB), NOSPLIT, $0-20
 	MOVD   p+0(FP), R0
 	MOVD   n+8(FP), R1
 	VLD1.P 16(R0), [V0.S4]
@@ -173,10 +173,10 @@ maxdone:
 	FMOVS F0, ret+16(FP)
 	RET
 
-// func layerNormNEON(x, gamma, beta *float32, n int, eps float32)
+// func layerNormBody(x, gamma, beta *float32, n int, eps float32)
 // x = (x - mean)/sqrt(var + eps)·g + b over x[0:n] (n a positive multiple of 4), biased
 // variance computed from the centred values (two passes, float32 lanes).
-TEXT ·layerNormNEON(SB), NOSPLIT, $0-36
+TEXT ·layerNormBody(SB), NOSPLIT, $0-36
 	MOVD x+0(FP), R0
 	MOVD gamma+8(FP), R1
 	MOVD beta+16(FP), R2

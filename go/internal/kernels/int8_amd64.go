@@ -2,8 +2,6 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 //go:noescape
 func int8TileVNNI(rows, k4 int, a *uint8, lda int, w *int8, c *float32, ldc int, ini *int32, rs, rz, cs, cw, bias *float32)
 
@@ -19,28 +17,6 @@ func quantRowAVX2(src *float32, dst *uint8, n int, inv float32, zp int32, flip u
 //go:noescape
 func minMaxAVX2(src *float32, n int) (mn, mx float32)
 
-// CPU features, from golang.org/x/sys/cpu (which also checks that the OS saves the AVX and
-// AVX-512 register state).
-var (
-	hasVNNI512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
-	hasAVX2    = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVXVNNI = hasAVX2 && detectAVXVNNI()
-)
-
-// detectAVXVNNI reports AVX-VNNI (the VEX-encoded VPDPBUSD): CPUID leaf 7 subleaf 1, EAX
-// bit 4 (Intel SDM vol. 2A, CPUID). golang.org/x/sys/cpu v0.15.0 has no flag for it; the OS
-// support of the YMM state it needs comes with hasAVX2.
-func detectAVXVNNI() bool {
-	if maxID, _, _, _ := cpuid(0, 0); maxID < 7 {
-		return false
-	}
-	if eax7, _, _, _ := cpuid(7, 0); eax7 < 1 { // highest subleaf of leaf 7
-		return false
-	}
-	eax, _, _, _ := cpuid(7, 1)
-	return eax&(1<<4) != 0
-}
-
 func archInt8(level int) (Int8Set, bool) {
 	vec := Int8Set{minMax: minMaxVec, quantRow: quantRowVec}
 	switch {
@@ -48,7 +24,7 @@ func archInt8(level int) (Int8Set, bool) {
 		vec.name, vec.unsignedA, vec.tile, vec.tileRows = "avx512vnni", true, int8TileVNNIGo, i8Rows
 	case level <= Int8AVXVNNI && hasAVXVNNI:
 		vec.name, vec.unsignedA, vec.tile, vec.tileRows = "avxvnni", true, int8TileAVXVNNIGo, i8RowsAVX
-	case level <= Int8AVX2 && hasAVX2:
+	case level <= Int8AVX2 && hasAVX2FMA:
 		vec.name, vec.tile, vec.tileRows = "avx2", int8TileAVX2Go, i8RowsAVX
 	default:
 		return Int8Set{}, false

@@ -2,41 +2,14 @@
 
 package kernels
 
-import "math"
+// vecLanes is the float32 lanes of the elementwise kernels' vectors (AVX2: 256 bits).
+const vecLanes = 8
 
 //go:noescape
 func kernelAVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv() (eax, edx uint32)
-
-// hasAVX2FMA reports whether the CPU and OS support AVX2 and FMA3 (YMM state enabled).
-func detectAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		fma     = 1 << 12
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state saved by the OS
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0 // AVX2
-}
-
 //go:noescape
 func kernelAVX2x4(kc int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32)
-
-var hasAVX2FMA = detectAVX2FMA()
 
 func tile4AVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
 	checkKernelArgs4(kc, a, lda, panel, c, ldc, bias)
@@ -55,22 +28,6 @@ func tileAVX2(kc int, a []float32, lda int, panel []float32, c []float32, ldc in
 	}
 	kernelAVX2(kc, &a[0], lda, &panel[0], &c[0], ldc, bp)
 }
-
-// detectAVX512 reports whether the CPU and OS support AVX-512 F, BW and VL (opmask and all
-// 32 zmm registers saved by the OS).
-func detectAVX512() bool {
-	if !hasAVX2FMA {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 { // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const f, bw, vl = 1 << 16, 1 << 30, 1 << 31
-	return ebx7&(f|bw|vl) == f|bw|vl
-}
-
-var hasAVX512 = detectAVX512()
 
 func init() { archSets = amd64Sets }
 
@@ -130,77 +87,4 @@ func wideBF16AVX512(rows, kc int, a []float32, lda int, b []uint16, bstride, nc 
 		bp = &bias[0]
 	}
 	gemm512BF16[w][rows-1](kc, &a[0], lda, &b[0], bstride, &c[0], ldc, bp, m1, m2)
-}
-
-//go:noescape
-func expSumAVX2(p *float32, n int, m float32) (sum float32)
-
-//go:noescape
-func scaleAVX2(p *float32, n int, s float32)
-
-//go:noescape
-func geluAVX2(p *float32, n int)
-
-func geluVec(v []float32) {
-	n8 := len(v) &^ 7
-	if n8 > 0 {
-		geluAVX2(&v[0], n8)
-	}
-	geluGo(v[n8:])
-}
-
-//go:noescape
-func maxAVX2(p *float32, n int) float32
-
-func scaleVec(v []float32, s float32) {
-	n8 := len(v) &^ 7
-	if n8 > 0 {
-		scaleAVX2(&v[0], n8, s)
-	}
-	for i := n8; i < len(v); i++ {
-		v[i] *= s
-	}
-}
-
-// expNormVec is expNormGo with AVX2.
-func expNormVec(v []float32) float32 {
-	n8 := len(v) &^ 7
-	m := float32(math.Inf(-1))
-	if n8 > 0 {
-		m = maxAVX2(&v[0], n8)
-	}
-	for _, x := range v[n8:] {
-		if x > m {
-			m = x
-		}
-	}
-	var sum float32
-	if n8 > 0 {
-		sum = expSumAVX2(&v[0], n8, m)
-	}
-	for i := n8; i < len(v); i++ {
-		e := expf(v[i] - m)
-		v[i] = e
-		sum += e
-	}
-	return 1 / sum
-}
-
-func softmaxVec(v []float32) {
-	if len(v) == 0 {
-		return
-	}
-	scaleVec(v, expNormVec(v))
-}
-
-//go:noescape
-func layerNormAVX2(x, gamma, beta *float32, n int, eps float32)
-
-func layerNormVec(x, gamma, beta []float32, eps float32) {
-	n := len(x)
-	if n == 0 || n%8 != 0 || len(gamma) < n || len(beta) < n {
-		layerNormGo(x, gamma, beta, eps)
-		return
-	}
-	layerNormAVX2(&x[0], &gamma[0], &beta[0], n, eps)
 }
