@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/backend"
-	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/pooling"
 	"github.com/minilm-coreml/minilm/go/quantize"
+	"slices"
 )
 
 // maxRowsBackend records the largest batch it is given.
@@ -54,7 +54,7 @@ func TestCallOptions(t *testing.T) {
 			t.Errorf("largest batch %d rows, want 5", m)
 		}
 		for i := range got {
-			if !slicesx.Equal(got[i], base[i]) {
+			if !slices.Equal(got[i], base[i]) {
 				t.Fatalf("text %d differs with BatchSize(5)", i)
 			}
 		}
@@ -120,7 +120,7 @@ func TestCallOptions(t *testing.T) {
 			}
 			n := append([]float32(nil), v...)
 			pooling.Normalize(n)
-			if !slicesx.Equal(n, base[i]) {
+			if !slices.Equal(n, base[i]) {
 				t.Fatalf("text %d: normalizing the raw vector does not give Embed's", i)
 			}
 		}

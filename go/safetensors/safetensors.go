@@ -17,7 +17,7 @@ import (
 	"sort"
 
 	"github.com/minilm-coreml/minilm/go/internal/float16"
-	"github.com/minilm-coreml/minilm/go/internal/slicesx"
+	"slices"
 )
 
 // MaxHeaderLen bounds the JSON header, as the reference implementation does (100 MB).
@@ -174,7 +174,7 @@ func (f *File) Float32(name string, shape ...int) ([]float32, error) {
 	if !ok {
 		return nil, f.errorf("%w %q", ErrMissing, name)
 	}
-	if shape != nil && !slicesx.Equal(t.Shape, shape) {
+	if shape != nil && !slices.Equal(t.Shape, shape) {
 		return nil, f.errorf("tensor %q has shape %v, want %v", name, t.Shape, shape)
 	}
 	es := elemSize(t.DType)

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,7 @@ type batcher struct {
 	maxRequests int
 	maxWait     time.Duration
 	metrics     *metrics
+	log         *slog.Logger
 	carry       []*job // taken from the queue but not fitting the batch being formed
 	waiting     int64  // jobs enqueued and not yet in a batch (queue depth)
 	// lastRequests is the size of the last batch formed: the load signal that decides
@@ -172,6 +174,9 @@ func (b *batcher) execute(ctx context.Context, batch []*job) {
 	b.metrics.batchTexts.Observe(float64(len(texts)))
 	b.metrics.batchTokens.Observe(float64(tokens))
 	b.metrics.batchRequests.Observe(float64(len(batch)))
+	b.log.Debug("batch", "requests", len(batch), "texts", len(texts), "tokens", tokens,
+		"queue_wait_ms", float64(start.Sub(batch[0].enqueued).Microseconds())/1000,
+		"infer_ms", float64(time.Since(start).Microseconds())/1000, "ok", err == nil)
 	off := 0
 	for _, j := range batch {
 		r := jobResult{batchTexts: len(texts), err: err}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -23,8 +24,8 @@ import (
 	"time"
 
 	"github.com/minilm-coreml/minilm/go/embed"
-	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
+	"slices"
 )
 
 // TestMain counts the model tests skipped without MINILM_MODEL_DIR.
@@ -176,7 +177,7 @@ func TestRoutesEqualOffline(t *testing.T) {
 			t.Fatalf("%s: response %+v (want %d tokens)", format, r, tokens)
 		}
 		for i, d := range r.Data {
-			if d.Index != i || d.Object != "embedding" || !slicesx.Equal(decodeVec(t, d.Embedding), want[i]) {
+			if d.Index != i || d.Object != "embedding" || !slices.Equal(decodeVec(t, d.Embedding), want[i]) {
 				t.Fatalf("%s: item %d differs from the library's vector", format, i)
 			}
 		}
@@ -184,7 +185,7 @@ func TestRoutesEqualOffline(t *testing.T) {
 	// A single string.
 	code, body := post(t, c, url+"/v1/embeddings", map[string]interface{}{"input": texts[3], "dimensions": 384}, nil)
 	var r openAIResponse
-	if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || !slicesx.Equal(decodeVec(t, r.Data[0].Embedding), want[3]) {
+	if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || !slices.Equal(decodeVec(t, r.Data[0].Embedding), want[3]) {
 		t.Fatalf("single input: %d %s", code, body)
 	}
 
@@ -195,13 +196,13 @@ func TestRoutesEqualOffline(t *testing.T) {
 		t.Fatalf("tei: %d %s", code, body)
 	}
 	for i := range tei {
-		if !slicesx.Equal(tei[i], want[i]) {
+		if !slices.Equal(tei[i], want[i]) {
 			t.Fatalf("tei: text %d differs", i)
 		}
 	}
 	raw := offline(t, texts[:2], embed.Normalize(false))
 	code, body = post(t, c, url+"/embed", map[string]interface{}{"inputs": texts[:2], "normalize": false}, nil)
-	if code != 200 || json.Unmarshal(body, &tei) != nil || !slicesx.Equal(tei[0], raw[0]) || !slicesx.Equal(tei[1], raw[1]) {
+	if code != 200 || json.Unmarshal(body, &tei) != nil || !slices.Equal(tei[0], raw[0]) || !slices.Equal(tei[1], raw[1]) {
 		t.Fatalf("tei normalize=false: %d %.200s", code, body)
 	}
 	code, body = post(t, c, url+"/embed", map[string]interface{}{"inputs": "one text"}, nil)
@@ -308,7 +309,7 @@ func TestBadRequests(t *testing.T) {
 
 func TestAPIKey(t *testing.T) {
 	var logs bytes.Buffer
-	_, url := startServer(t, Config{APIKey: "s3cret-key", Logger: NewLogger(&logs, true)})
+	_, url := startServer(t, Config{APIKey: "s3cret-key", Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	body := map[string]interface{}{"input": "hello"}
 	for _, tc := range []struct {
 		header string
@@ -330,6 +331,9 @@ func TestAPIKey(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"request"`) || !strings.Contains(logs.String(), `"batch_texts"`) {
 		t.Errorf("no access log lines: %.500s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"level":"DEBUG","msg":"batch"`) || !strings.Contains(logs.String(), `"infer_ms"`) {
+		t.Errorf("no debug line per batch: %.500s", logs.String())
 	}
 }
 
@@ -406,7 +410,7 @@ func runLoad(t *testing.T, url string, clients, requests int, want map[string][]
 					continue
 				}
 				for i, d := range resp.Data {
-					if !slicesx.Equal(decodeVec(t, d.Embedding), want[batch[i]]) {
+					if !slices.Equal(decodeVec(t, d.Embedding), want[batch[i]]) {
 						atomic.AddInt64(&res.wrong, 1)
 					}
 				}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -60,8 +61,9 @@ type Config struct {
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the http.Server's
 	// (defaults 10s, 60s, 120s, 120s).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// Logger receives one line per request and the server's events (default: none).
-	Logger *Logger
+	// Logger receives one record per request and the server's events, and at debug level one
+	// per batch run (default: none). minilm serve logs JSON lines (slog.JSONHandler).
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -108,7 +110,7 @@ func (c *Config) defaults() error {
 type Server struct {
 	emb     *embed.Embedder
 	cfg     Config
-	log     *Logger
+	log     *slog.Logger
 	metrics *metrics
 	batcher *batcher
 	admit   chan struct{} // a slot per admitted request
@@ -123,11 +125,15 @@ func New(e *embed.Embedder, cfg Config) (*Server, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{emb: e, cfg: cfg, log: cfg.Logger, metrics: newMetrics(),
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{emb: e, cfg: cfg, log: log, metrics: newMetrics(),
 		admit: make(chan struct{}, cfg.MaxConcurrentRequests)}
 	s.keyHash = sha256.Sum256([]byte(cfg.APIKey))
 	s.batcher = &batcher{emb: e, queue: make(chan *job, cfg.MaxConcurrentRequests), maxTokens: cfg.MaxBatchTokens,
-		maxRequests: cfg.MaxBatchRequests, maxWait: cfg.MaxWait, metrics: s.metrics}
+		maxRequests: cfg.MaxBatchRequests, maxWait: cfg.MaxWait, metrics: s.metrics, log: log}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/embeddings", s.route("/v1/embeddings", http.MethodPost, s.openAI))
 	s.mux.HandleFunc("/embeddings", s.route("/v1/embeddings", http.MethodPost, s.openAI))
@@ -243,7 +249,7 @@ func (s *Server) route(name, method string, h func(http.ResponseWriter, *http.Re
 		s.metrics.requests.WithLabelValues(name, strconv.Itoa(rw.status)).Inc()
 		s.metrics.latency.WithLabelValues(name).Observe(elapsed.Seconds())
 		if name != "/metrics" && name != "/health" {
-			kv := []interface{}{"method", r.Method, "route", name, "status", rw.status,
+			kv := []any{"method", r.Method, "route", name, "status", rw.status,
 				"latency_ms", float64(elapsed.Microseconds()) / 1000, "remote", r.RemoteAddr}
 			if rw.texts > 0 {
 				kv = append(kv, "texts", rw.texts, "tokens", rw.tokens, "batch_texts", rw.batchTexts)

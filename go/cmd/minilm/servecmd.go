@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func serveFlags(e env) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long admitted requests may take to finish (0: no limit)")
 	fs.DurationVar(&o.cfg.ReadTimeout, "read-timeout", 60*time.Second, "limit for reading a request")
 	fs.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 120*time.Second, "limit for answering a request")
-	fs.BoolVar(&o.debug, "debug", false, "log debug lines too")
+	fs.BoolVar(&o.debug, "debug", false, "also log one JSON line per batch run (requests, texts, tokens, queue wait, inference time)")
 	o.model.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
@@ -97,7 +98,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if o.cfg.APIKey == "" {
 		o.cfg.APIKey = e.getenv("MINILM_API_KEY")
 	}
-	log := serve.NewLogger(e.stderr, o.debug)
+	level := slog.LevelInfo
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	o.cfg.Logger = log
 
 	// Listen before loading the model, so a taken port fails at once.

@@ -11,11 +11,11 @@ import (
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/backend/coreml"
 	"github.com/minilm-coreml/minilm/go/embed"
-	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/mil"
 	"github.com/minilm-coreml/minilm/go/mlpackage"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
+	"slices"
 )
 
 // The converter's two interfaces of the same model (python/minilm_convert, --inputs):
@@ -72,12 +72,12 @@ func TestSingleInputPackageMetadata(t *testing.T) {
 			for _, f := range pkg.Model.Description.Inputs {
 				names = append(names, f.Name)
 			}
-			if !slicesx.Equal(names, tc.inputs) {
+			if !slices.Equal(names, tc.inputs) {
 				t.Errorf("inputs %v, want %v", names, tc.inputs)
 			}
 			md := pkg.Model.Description.Metadata.UserDefined
 			var recorded []string
-			if err := json.Unmarshal([]byte(md["minilm.inputs"]), &recorded); err != nil || !slicesx.Equal(recorded, tc.inputs) {
+			if err := json.Unmarshal([]byte(md["minilm.inputs"]), &recorded); err != nil || !slices.Equal(recorded, tc.inputs) {
 				t.Errorf("minilm.inputs %q (%v), want %v", md["minilm.inputs"], err, tc.inputs)
 			}
 			var mos minimumOS
@@ -223,7 +223,7 @@ func TestSingleInputLiteralPad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slicesx.Equal(enc.IDs, c.IDs) {
+		if !slices.Equal(enc.IDs, c.IDs) {
 			t.Fatalf("%q: Go tokenizer ids %v, Hugging Face %v", c.Text, enc.IDs, c.IDs)
 		}
 		for _, p := range c.Positions {

@@ -20,10 +20,10 @@ import (
 	sugar "github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
 
-	"github.com/minilm-coreml/minilm/go/internal/slicesx"
 	"github.com/minilm-coreml/minilm/go/internal/testmodel"
 	"github.com/minilm-coreml/minilm/go/tokenizer"
 	"github.com/minilm-coreml/minilm/go/tokenizer/internal/vocab"
+	"slices"
 )
 
 // TestMain reports how many tests were skipped for want of the model directory.
@@ -199,7 +199,7 @@ func TestIDsEqualSugarmeOnCorpus(t *testing.T) {
 				want = want[:maxLen-1]
 			}
 			want = append(want, int32(sep))
-			if !slicesx.Equal(enc.IDs, want) {
+			if !slices.Equal(enc.IDs, want) {
 				if bad++; bad <= 10 {
 					t.Errorf("text %d %q:\n ours    %v\n sugarme %v", i, abbreviate(text), enc.IDs, want)
 				}
@@ -231,7 +231,7 @@ func TestIDsEqualSugarmeOnCorpus(t *testing.T) {
 				word += strings.TrimPrefix(p, "##")
 			}
 			words++
-			if got := wordPiece(i, word); !slicesx.Equal(got, content[start:end]) {
+			if got := wordPiece(i, word); !slices.Equal(got, content[start:end]) {
 				if bad++; bad <= 10 {
 					t.Errorf("text %d, word %q: ours %v, sugarme %v", i, word, content[start:end], got)
 				}
