@@ -68,7 +68,7 @@ func BenchmarkAttention(b *testing.B) {
 			copy(a.qkv, randSlice(rng, len(a.qkv)))
 			spans := make([]seqSpan, sz.rows)
 			for r := range spans {
-				spans[r] = seqSpan{row: r, start: r * sz.seq, pos: make([]int32, sz.seq)}
+				spans[r] = seqSpan{row: r, start: r * sz.seq, pos: make([]int32, sz.seq), keys: sz.seq}
 			}
 			// FLOPs: QKᵀ and PV, 2·L²·d each per sequence.
 			flop := float64(sz.rows) * 4 * float64(sz.seq*sz.seq*d)
