@@ -12,17 +12,20 @@ names the passes look up; min/max are accumulated over all samples (9.0's
 ``record_intermediate_output`` overwrites them with the last sample's, so it is not reused).
 Activation quantization runs first, then int8 weight quantization (coremltools' documented order).
 
-Quality (measured, see python/README.md): coremltools 9.0 quantizes activations per tensor only.
-With every eligible op quantized, the attention-mask adds (range -1e4..10) and the residual adds
-(BERT outlier dimensions, ranges up to ~1000) lose all resolution: min cosine vs
-sentence-transformers 0.05. Keeping those adds in float16 gives min 0.75 (mean 0.88): still far below the
-weight-only variants, so W8A8 is built and validated but not recommended.
+Quality (measured with the full gate, README.md): coremltools 9.0 quantizes activations per tensor
+only. With every eligible op quantized, the attention-mask adds (range -1e4..10) and the residual
+adds (BERT outlier dimensions, ranges up to ~1000) lose all resolution: min cosine vs
+sentence-transformers 0.05. Keeping those adds in float16 and quantizing only linear inputs gives
+min 0.90; the LayerNorm outputs (Q/K/V and intermediate inputs, a few channels at +-28) and the GELU
+outputs (output.dense inputs) are what one scale per tensor cannot hold. The w8a8 preset therefore
+gives int8 inputs to attention.output.dense only (--activation-quantize-for): min 0.995.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -33,7 +36,37 @@ W8A8_FLOAT_OP_TYPES = ("add",)
 CALIBRATION_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 
 
-def weight_config(opts):
+def _palettizer_config(opts, nbits: int):
+    import coremltools.optimize.coreml as cto
+
+    kw = dict(mode=opts.palettize_mode, nbits=nbits, granularity=opts.palettize_granularity, num_kmeans_workers=1)
+    if opts.palettize_range == "fitted":
+        from . import palettize
+
+        # coremltools' custom mode: our uniform table (nbits is implied by its length).
+        kw = dict(mode="custom", lut_function=palettize.lut_function(nbits), granularity=opts.palettize_granularity)
+    if opts.palettize_granularity == "per_grouped_channel":
+        kw["group_size"] = opts.palettize_group_size
+        if opts.palettize_axis == "input":
+            kw["channel_axis"] = 1  # the input-channel axis of linear (out, in) and gather (vocab, hidden)
+    return cto.OpPalettizerConfig(**kw)
+
+
+def weight_names(mlmodel) -> List[str]:
+    """Names of the model's weight consts (float, at least 2-D), in program order: the names
+    --palettize-nbits-for patterns are matched against."""
+    prog = load_program(mlmodel)
+    names = []
+    for op in prog.functions["main"].operations:
+        v = op.outputs[0].val if op.op_type == "const" else None
+        if v is not None and np.ndim(v) >= 2 and np.issubdtype(np.asarray(v).dtype, np.floating):
+            names.append(op.name)
+    return names
+
+
+def weight_config(opts, mlmodel=None):
+    """The coremltools OptimizationConfig of the weight compression, or None. mlmodel is needed
+    when --palettize-nbits-for names weights (its const names are matched)."""
     import coremltools.optimize.coreml as cto
 
     if opts.quantize:
@@ -41,21 +74,22 @@ def weight_config(opts):
         if opts.quantize_granularity == "per_block":
             kw["block_size"] = opts.quantize_block_size
         return cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(**kw))
-    if opts.palettize_nbits is not None:
-        kw = dict(mode=opts.palettize_mode, nbits=opts.palettize_nbits, granularity=opts.palettize_granularity,
-                  num_kmeans_workers=1)
-        if opts.palettize_range == "fitted":
-            from . import palettize
-
-            # coremltools' custom mode: our uniform table (nbits is implied by its length).
-            kw = dict(mode="custom", lut_function=palettize.lut_function(opts.palettize_nbits),
-                      granularity=opts.palettize_granularity)
-        if opts.palettize_granularity == "per_grouped_channel":
-            kw["group_size"] = opts.palettize_group_size
-            if opts.palettize_axis == "input":
-                kw["channel_axis"] = 1  # the input-channel axis of linear (out, in) and gather (vocab, hidden)
-        return cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(**kw))
-    return None
+    if opts.palettize_nbits is None:
+        return None
+    by_name = {}
+    if opts.palettize_nbits_for:
+        if mlmodel is None:
+            raise ValueError("--palettize-nbits-for needs the model to match weight names")
+        names = weight_names(mlmodel)
+        for pat, nbits in opts.palettize_nbits_for:
+            hits = [n for n in names if re.search(pat, n) and n not in by_name]
+            if not any(re.search(pat, n) for n in names):
+                raise ValueError(f"--palettize-nbits-for {pat}={nbits}: no weight name matches; the weights are "
+                                 + ", ".join(names[:8]) + f", ... ({len(names)})")
+            for n in hits:
+                by_name[n] = _palettizer_config(opts, nbits)
+    return cto.OptimizationConfig(global_config=_palettizer_config(opts, opts.palettize_nbits),
+                                  op_name_configs=by_name or None)
 
 
 def read_calibration_texts(path: str, limit: int) -> List[str]:
@@ -157,7 +191,19 @@ def mask_consumers(mlmodel) -> List[str]:
     return sorted(names)
 
 
-def quantize_activations(mlmodel, samples, scope: str = "coremltools"):
+def float_input_linears(mlmodel, pattern: str) -> List[str]:
+    """Names of the linear ops whose weight's const name does not match pattern (re.search):
+    their inputs stay float16 under --activation-quantize-for. Raises when no linear matches."""
+    prog = load_program(mlmodel)
+    linears = [op for op in prog.functions["main"].operations if op.op_type == "linear"]
+    keep = [op for op in linears if re.search(pattern, op.weight.op.name)]
+    if not keep:
+        raise ValueError(f"--activation-quantize-for {pattern}: no linear layer's weight matches; the weights are "
+                         + ", ".join(op.weight.op.name for op in linears[:6]) + f", ... ({len(linears)})")
+    return sorted(op.name for op in linears if op not in keep)
+
+
+def quantize_activations(mlmodel, samples, scope: str = "coremltools", only: Optional[str] = None):
     """W8A8's activation half. scope "coremltools" is 9.0's linear_quantize_activations: an int8
     quantize/dequantize pair before every eligible op (insert_prefix_quantize_dequantize_pair)
     and after it (insert_suffix_quantize_dequantize_pair). scope "linear-inputs" keeps only the
@@ -174,6 +220,8 @@ def quantize_activations(mlmodel, samples, scope: str = "coremltools"):
     skip = mask_consumers(mlmodel)
     if not skip:
         raise RuntimeError("W8A8: could not find the attention-mask add ops to keep in float16")
+    if only is not None:
+        skip = sorted(set(skip) | set(float_input_linears(mlmodel, only)))
     config = cto.OptimizationConfig(
         global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"),
         # Residual adds stay float16: the residual stream has BERT's outlier dimensions (per-tensor
@@ -209,8 +257,8 @@ def apply(mlmodel, opts, calibration: Optional[List[Dict[str, np.ndarray]]] = No
     import coremltools.optimize.coreml as cto
 
     if opts.activation_quantize:
-        mlmodel = quantize_activations(mlmodel, calibration, opts.activation_scope)
-    cfg = weight_config(opts)
+        mlmodel = quantize_activations(mlmodel, calibration, opts.activation_scope, opts.activation_quantize_for)
+    cfg = weight_config(opts, mlmodel)
     if cfg is None:
         return mlmodel
     if opts.quantize:

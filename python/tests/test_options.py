@@ -148,6 +148,15 @@ def test_range_flags(p):
         (["--smooth-quant", "1.5"], "between 0 and 1"),
         (["--smooth-quant", "0"], "between 0 and 1"),
         (["--palettize-range", "fitted"], "need --palettize-nbits"),
+        (["--palettize-nbits-for", "intermediate_dense=6"], "need --palettize-nbits"),
+        (["--activation-quantize", "--quantize", "int8", "--activation-quantize-for", "dense"], "needs --activation-quantize --activation-scope linear-inputs"),
+        (["--activation-quantize-for", "dense"], "needs --activation-quantize --activation-scope linear-inputs"),
+        (["--activation-quantize", "--quantize", "int8", "--activation-scope", "linear-inputs", "--activation-quantize-for", "a[b"], "not a regular expression"),
+        (["--palettize-nbits", "4", "--palettize-nbits-for", "intermediate_dense"], "expected PATTERN=N"),
+        (["--palettize-nbits", "4", "--palettize-nbits-for", "intermediate_dense=x"], "expected PATTERN=N"),
+        (["--palettize-nbits", "4", "--palettize-nbits-for", "=6"], "expected PATTERN=N"),
+        (["--palettize-nbits", "4", "--palettize-nbits-for", "inter(=6"], "not a regular expression"),
+        (["--palettize-nbits", "4", "--palettize-nbits-for", "intermediate_dense=5"], "supports"),
         (["--palettize-nbits", "4", "--palettize-mode", "kmeans", "--palettize-range", "fitted"], "uniform only"),
         (["--variant", "w8a8", "--smooth-quant", "0.7"], "already sets the compression flags"),
         (["--activation-quantize", "--quantize", "int8", "--calibration-data", "/nonexistent.txt"], "no such file"),
@@ -263,9 +272,14 @@ def test_issue17_presets(p):
     range with one table per input column; W8A8 with int8 linear inputs only."""
     o = p("--variant", "palettize_uniform4")
     assert (o.palettize_mode, o.palettize_range, o.palettize_axis, o.palettize_group_size) == ("uniform", "fitted", "input", 1)
+    assert o.palettize_nbits_for == (("intermediate_dense", 6),)
     assert o.compression() == {"weights": "palette4", "activations": "float16"}
+    # Mixed bit widths take the class of the fewest bits.
+    m = p("--palettize-nbits", "6", "--palettize-mode", "uniform", "--palettize-nbits-for", "output_dense=4")
+    assert m.compression()["weights"] == "palette4" and m.variant == "custom"
     o = p("--variant", "w8a8")
     assert o.activation_scope == "linear-inputs" and o.smooth_quant is None and o.needs_calibration()
+    assert o.activation_quantize_for == "attention_output_dense"
     assert o.compression() == {"weights": "int8", "activations": "int8"}
     # The guide's flags keep their meaning: coremltools' min..max uniform tables per output group.
     g = p("--palettize-nbits", "4", "--palettize-mode", "uniform", "--palettize-granularity", "per_grouped_channel",
@@ -275,3 +289,44 @@ def test_issue17_presets(p):
     assert g.activation_scope == "coremltools" and g.variant == "custom"
     s = p("--smooth-quant", "0.5")
     assert s.needs_calibration() and s.compression() == {"weights": "float16", "activations": "float16"}
+
+
+def test_palettize_nbits_for_picks_weights_by_name(converted, model_dir):
+    """--palettize-nbits-for gives the matching weights of the real converted program their own
+    bit width (a table of 2**N levels), the first matching pattern winning, and refuses a
+    pattern that matches nothing."""
+    import numpy as np
+
+    from minilm_convert import compress
+    from minilm_convert import validate as V
+    from minilm_convert.options import parse
+
+    m = V.load(converted["path"])
+    base = ["--model-dir", model_dir, "--palettize-nbits", "4", "--palettize-mode", "uniform", "--palettize-range", "fitted"]
+    cfg = compress.weight_config(parse(base + ["--palettize-nbits-for", "layer_0_intermediate=8",
+                                               "--palettize-nbits-for", "intermediate_dense=6"]), m)
+    names = sorted(cfg.op_name_configs)
+    assert names == sorted(f"encoder_layer_{i}_intermediate_dense_weight_to_fp16" for i in range(6))
+    levels = {n: len(cfg.op_name_configs[n].lut_function(np.linspace(-1, 1, 300))[0]) for n in names}
+    assert levels.pop("encoder_layer_0_intermediate_dense_weight_to_fp16") == 256
+    assert set(levels.values()) == {64}
+    assert len(cfg.global_config.lut_function(np.linspace(-1, 1, 300))[0]) == 16
+    with pytest.raises(ValueError, match="no weight name matches"):
+        compress.weight_config(parse(base + ["--palettize-nbits-for", "no_such_layer=6"]), m)
+
+
+def test_activation_quantize_for_picks_linears_by_weight_name(converted):
+    """--activation-quantize-for keeps float16 inputs on every linear layer whose weight does not
+    match (30 of the real program's 36 for attention_output_dense), and refuses a pattern that
+    matches no linear layer."""
+    from minilm_convert import compress
+    from minilm_convert import validate as V
+
+    m = V.load(converted["path"])
+    prog = compress.load_program(m)
+    linears = {op.name: op.weight.op.name for op in prog.functions["main"].operations if op.op_type == "linear"}
+    assert len(linears) == 36
+    floats = compress.float_input_linears(m, "attention_output_dense")
+    assert len(floats) == 30 and not any("attention_output_dense" in linears[n] for n in floats)
+    with pytest.raises(ValueError, match="no linear layer's weight matches"):
+        compress.float_input_linears(m, "no_such_layer")
