@@ -35,16 +35,17 @@ VARIANTS_JSON = """
    "compression": {"weights": "int4", "activations": "float16"}, "calibrated": false, "release": true},
   {"name": "palettize_uniform4",
    "flags": ["--palettize-nbits", "4", "--palettize-mode", "uniform", "--palettize-granularity", "per_grouped_channel",
-             "--palettize-group-size", "1", "--palettize-axis", "input", "--palettize-range", "fitted"],
-   "compression": {"weights": "palette4", "activations": "float16"}, "calibrated": false, "release": false},
+             "--palettize-group-size", "1", "--palettize-axis", "input", "--palettize-range", "fitted",
+             "--palettize-nbits-for", "intermediate_dense=6"],
+   "compression": {"weights": "palette4", "activations": "float16"}, "calibrated": false, "release": true},
   {"name": "palettize_kmeans4_group8",
    "flags": ["--palettize-nbits", "4", "--palettize-mode", "kmeans", "--palettize-granularity", "per_grouped_channel",
              "--palettize-group-size", "8"],
    "compression": {"weights": "palette4", "activations": "float16"}, "calibrated": false, "release": true},
   {"name": "w8a8",
    "flags": ["--activation-quantize", "--quantize", "int8", "--quantize-granularity", "per_channel",
-             "--activation-scope", "linear-inputs"],
-   "compression": {"weights": "int8", "activations": "int8"}, "calibrated": true, "release": false}
+             "--activation-scope", "linear-inputs", "--activation-quantize-for", "attention_output_dense"],
+   "compression": {"weights": "int8", "activations": "int8"}, "calibrated": true, "release": true}
 ]
 """
 
