@@ -45,9 +45,12 @@ step "arm64: the NEON kernels and the CPU parity test under qemu-aarch64"
 MINILM_MODEL_DIR="$(bazel info bazel-bin 2>/dev/null)/models/minilm_weights" tools/arm64_test.sh
 
 if [ -n "${CI:-}" ]; then
-  # A CI machine is used once: the Go build and module caches of the two steps above are
-  # not needed by the release checks below, which need the disk for fresh output bases.
+  # A CI machine is used once, and its disk may be small: the release checks below need room
+  # for fresh output bases. The Go caches of the two steps above are not needed again, nor are
+  # this workspace's build outputs (bazel clean keeps the fetched repositories, which the
+  # checks below reuse; the few targets they build again take a minute or two).
   go clean -cache -modcache
+  bazel clean
 fi
 
 step "release: two clean builds from different paths give identical SHA256SUMS (quick form)"
