@@ -12,7 +12,6 @@ import (
 	"github.com/minilm-coreml/minilm/go/backend"
 	"github.com/minilm-coreml/minilm/go/embed"
 	"github.com/minilm-coreml/minilm/go/internal/fixtures"
-	"github.com/minilm-coreml/minilm/go/internal/stats"
 	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 )
 
@@ -147,17 +146,18 @@ func Evaluate(ctx context.Context, be backend.Backend, modelDir string, d *Data,
 	if len(vecs) > 0 {
 		s.MeanCos = Float(sum / float64(len(vecs)))
 	}
-	uniq, index := (&fixtures.STSB{Gold: d.Gold, S1: d.S1, S2: d.S2}).Distinct()
+	pairs := &fixtures.STSB{Gold: d.Gold, S1: d.S1, S2: d.S2}
+	uniq, _ := pairs.Distinct()
 	sv, err := e.Embed(ctx, uniq)
 	if err != nil {
 		return nonFiniteScores(d, cb, start, err)
 	}
-	sims := make([]float64, len(d.Gold))
-	for i := range d.Gold {
-		sims[i] = vecmath.Cosine(sv[index[d.S1[i]]], sv[index[d.S2[i]]])
+	rho, err := pairs.Spearman(sv)
+	if err != nil {
+		return nil, err
 	}
 	s.Pairs = len(d.Gold)
-	s.Spearman = Float(stats.Spearman(sims, d.Gold))
+	s.Spearman = Float(rho)
 	s.NonFinite, s.HiddenCount = atomic.LoadInt64(&cb.nonFinite), atomic.LoadInt64(&cb.values)
 	s.Seconds = time.Since(start).Seconds()
 	return s, nil

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 
 	"github.com/minilm-coreml/minilm/go/internal/fixtures"
-	"github.com/minilm-coreml/minilm/go/internal/stats"
 	"github.com/minilm-coreml/minilm/go/internal/vecmath"
 )
 
@@ -103,7 +102,6 @@ func Cosine(want, got [][]float32) (mean, min float64, err error) {
 type STSB struct {
 	Sentences []string
 	pairs     *fixtures.STSB
-	index     map[string]int
 }
 
 // LoadSTSB reads an STS-B TSV file (fixtures.ReadSTSB).
@@ -112,27 +110,22 @@ func LoadSTSB(path string) (*STSB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, idx := p.Distinct()
-	return &STSB{Sentences: s, pairs: p, index: idx}, nil
+	s, _ := p.Distinct()
+	return &STSB{Sentences: s, pairs: p}, nil
 }
 
 // Pairs is the number of scored pairs.
 func (s *STSB) Pairs() int { return len(s.pairs.Gold) }
 
-// Spearman scores vecs (one per Sentences entry, in order): Spearman's rank correlation
-// between each pair's cosine similarity and its gold score, as MTEB's STSBenchmark and
-// go/cmd/mlgate compute it.
+// Spearman scores vecs (one per Sentences entry, in order): fixtures.STSB.Spearman, an error
+// where the score is undefined.
 func (s *STSB) Spearman(vecs [][]float32) (float64, error) {
-	if len(vecs) != len(s.Sentences) {
-		return 0, fmt.Errorf("quality: %d vectors for %d STS-B sentences", len(vecs), len(s.Sentences))
+	r, err := s.pairs.Spearman(vecs)
+	if err != nil {
+		return 0, fmt.Errorf("quality: %w", err)
 	}
-	sims := make([]float64, len(s.pairs.Gold))
-	for i := range sims {
-		sims[i] = vecmath.Cosine(vecs[s.index[s.pairs.S1[i]]], vecs[s.index[s.pairs.S2[i]]])
-	}
-	r := stats.Spearman(sims, s.pairs.Gold)
 	if math.IsNaN(r) {
-		return 0, fmt.Errorf("quality: STS-B Spearman undefined (%d pairs, constant scores?)", len(sims))
+		return 0, fmt.Errorf("quality: STS-B Spearman undefined (%d pairs, constant scores?)", len(s.pairs.Gold))
 	}
 	return r, nil
 }
