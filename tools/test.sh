@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 
 # Each step header says how much disk is left where Bazel, Go and mktemp write: a cold run
-# needs about NEED_GB (measured: README "Tests"), and running out shows up as unrelated
+# needs about 14 GB (README, "Two commands"), and running out shows up as unrelated
 # "no space left on device" errors deep inside a build.
 disk_free() { df -Pk "$1" 2>/dev/null | awk 'NR==2 {printf "%.1f", $4/1048576}'; }
 disk_report() {
