@@ -82,12 +82,13 @@ def weight_config(opts, mlmodel=None):
             raise ValueError("--palettize-nbits-for needs the model to match weight names")
         names = weight_names(mlmodel)
         for pat, nbits in opts.palettize_nbits_for:
-            hits = [n for n in names if re.search(pat, n) and n not in by_name]
-            if not any(re.search(pat, n) for n in names):
+            matched = [n for n in names if re.search(pat, n)]
+            if not matched:
                 raise ValueError(f"--palettize-nbits-for {pat}={nbits}: no weight name matches; the weights are "
                                  + ", ".join(names[:8]) + f", ... ({len(names)})")
-            for n in hits:
-                by_name[n] = _palettizer_config(opts, nbits)
+            cfg = _palettizer_config(opts, nbits)
+            for n in matched:
+                by_name.setdefault(n, cfg)  # the first matching pattern wins
     return cto.OptimizationConfig(global_config=_palettizer_config(opts, opts.palettize_nbits),
                                   op_name_configs=by_name or None)
 
@@ -196,11 +197,11 @@ def float_input_linears(mlmodel, pattern: str) -> List[str]:
     their inputs stay float16 under --activation-quantize-for. Raises when no linear matches."""
     prog = load_program(mlmodel)
     linears = [op for op in prog.functions["main"].operations if op.op_type == "linear"]
-    keep = [op for op in linears if re.search(pattern, op.weight.op.name)]
-    if not keep:
+    floats = [op.name for op in linears if not re.search(pattern, op.weight.op.name)]
+    if len(floats) == len(linears):
         raise ValueError(f"--activation-quantize-for {pattern}: no linear layer's weight matches; the weights are "
                          + ", ".join(op.weight.op.name for op in linears[:6]) + f", ... ({len(linears)})")
-    return sorted(op.name for op in linears if op not in keep)
+    return sorted(floats)
 
 
 def quantize_activations(mlmodel, samples, scope: str = "coremltools", only: Optional[str] = None):
