@@ -219,7 +219,7 @@ func TestInt8ApproximatesFloat(t *testing.T) {
 
 func BenchmarkGemmInt8(b *testing.B) {
 	rng := rand.New(rand.NewSource(1))
-	for _, sz := range []struct{ m, k, n int }{{12, 384, 1152}, {12, 1536, 384}, {1024, 384, 1536}} {
+	for _, sz := range []struct{ m, k, n int }{{12, 384, 1152}, {12, 1536, 384}, {256, 384, 1152}, {256, 1536, 384}, {1024, 384, 1536}} {
 		w := randMatrix(rng, sz.n*sz.k, 0.05)
 		a := randMatrix(rng, sz.m*sz.k, 1)
 		p := QuantizeInt8(w, sz.n, sz.k, sz.k, nil)
