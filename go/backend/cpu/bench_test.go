@@ -27,7 +27,7 @@ func BenchmarkSGEMM(b *testing.B) {
 	}
 	for _, ks := range sets {
 		ks := ks
-		for _, m := range []int{16, 128, 1024} {
+		for _, m := range []int{16, 128, 256, 1024} {
 			for _, s := range shapes {
 				if ks.Name() == "go" && m > 128 {
 					continue
@@ -56,7 +56,7 @@ func BenchmarkSGEMM(b *testing.B) {
 
 // BenchmarkAttention times one layer's attention (all heads) for rows×seq real tokens.
 func BenchmarkAttention(b *testing.B) {
-	for _, sz := range []struct{ rows, seq int }{{32, 16}, {32, 32}, {1, 128}, {8, 256}} {
+	for _, sz := range []struct{ rows, seq int }{{32, 16}, {32, 32}, {1, 128}, {1, 256}, {8, 256}} {
 		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
 			const d, heads = 384, 12
 			rng := rand.New(rand.NewSource(1))
@@ -98,7 +98,7 @@ func BenchmarkForwardBF16(b *testing.B) {
 }
 
 func benchForward(b *testing.B, be *Backend) {
-	for _, sz := range []struct{ rows, seq int }{{1, 16}, {32, 16}, {32, 32}, {1, 128}, {32, 128}} {
+	for _, sz := range []struct{ rows, seq int }{{1, 16}, {32, 16}, {32, 32}, {1, 128}, {32, 128}, {1, 235}, {8, 235}} {
 		b.Run(fmt.Sprintf("%dx%d", sz.rows, sz.seq), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			n := sz.rows * sz.seq
