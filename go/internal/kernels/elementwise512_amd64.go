@@ -10,11 +10,23 @@ func expSumBody512(p *float32, n int, m float32) (sum float32)
 //go:noescape
 func maxBody512(p *float32, n int) float32
 
-// expNorm512 is expNormVec on 16 lanes (AVX-512F): the multiple of 16 in zmm registers,
-// then 8 lanes, then Go, each element computed as expNormGo computes it.
+//go:noescape
+func geluBody512(p *float32, n int)
+
+// gelu512 is geluGo on 16 lanes (AVX-512F), the last partial vector under a mask.
+func gelu512(v []float32) {
+	if len(v) > 0 {
+		geluBody512(&v[0], len(v))
+	}
+}
+
+// expNorm512 is expNormVec on 16 lanes (AVX-512F), the last partial vector under a mask;
+// each element is computed as expNormGo computes it.
 func expNorm512(v []float32) float32 {
+	if len(v) == 0 {
+		return float32(math.Inf(1))
+	}
 	n16 := len(v) &^ 15
-	n8 := len(v) &^ 7
 	m := float32(math.Inf(-1))
 	if n16 > 0 {
 		m = maxBody512(&v[0], n16)
@@ -24,19 +36,7 @@ func expNorm512(v []float32) float32 {
 			m = x
 		}
 	}
-	var sum float32
-	if n16 > 0 {
-		sum = expSumBody512(&v[0], n16, m)
-	}
-	if n8 > n16 {
-		sum += expSumBody(&v[n16], n8-n16, m)
-	}
-	for i := n8; i < len(v); i++ {
-		e := expf(v[i] - m)
-		v[i] = e
-		sum += e
-	}
-	return 1 / sum
+	return 1 / expSumBody512(&v[0], len(v), m)
 }
 
 // softmax512 is softmaxVec with expNorm512.

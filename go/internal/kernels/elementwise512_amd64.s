@@ -2,11 +2,12 @@
 
 #include "textflag.h"
 
-// AVX-512 forms of expSumBody and maxBody (elementwise_amd64.s): the same operations on 16
-// lanes, so each lane computes exactly what the AVX2 and Go kernels compute (only the order
-// of the final sum differs). On CPUs with full-width 512-bit units (AMD Zen 5, Intel server
-// cores) they take about half the time of the 8-lane loops; softmax's exp is a third of
-// attention's time at 256 tokens.
+// AVX-512 forms of expSumBody, maxBody and geluBody (elementwise_amd64.s): the same
+// operations on 16 lanes, so each lane computes exactly what the AVX2 and Go kernels compute
+// (only the order of the final sum differs). On CPUs with full-width 512-bit units (AMD
+// Zen 5, Intel server cores) they take about half the time of the 8-lane loops; softmax's
+// exp is a third of attention's time at 256 tokens. expSumBody512 and geluBody512 take any
+// length: the last partial vector is loaded and stored under a mask.
 
 DATA z512<>+0(SB)/4, $0xc2aeac4f // EXPLO = -87.33654
 DATA z512<>+4(SB)/4, $0x3fb8aa3b // LOG2E = 1.4426950408889634
@@ -19,7 +20,23 @@ DATA z512<>+28(SB)/4, $0x3d2aa9c1 // P3 = 0.041665795894
 DATA z512<>+32(SB)/4, $0x3e2aaaaa // P4 = 0.16666665459
 DATA z512<>+36(SB)/4, $0x3f000000 // P5 = 0.50000001201
 DATA z512<>+40(SB)/4, $0x3f800000 // ONE = 1.0
-GLOBL z512<>(SB), RODATA|NOPTR, $44
+DATA z512<>+44(SB)/4, $0x3f3504f3 // RSQRT2 = 0.7071067811865476
+DATA z512<>+48(SB)/4, $0x3f000000 // HALF = 0.5
+DATA z512<>+52(SB)/4, $0xaf95df0b // A13 = -2.72614225801306e-10
+DATA z512<>+56(SB)/4, $0x32edffee // A11 = 2.77068142495902e-08
+DATA z512<>+60(SB)/4, $0xb60cff51 // A9 = -2.10102402082508e-06
+DATA z512<>+64(SB)/4, $0xb86ec2d2 // A7 = -5.69250639462346e-05
+DATA z512<>+68(SB)/4, $0xba40ac63 // A5 = -0.000734990630326855
+DATA z512<>+72(SB)/4, $0xbb41a1f6 // A3 = -0.00295459980854025
+DATA z512<>+76(SB)/4, $0xbc83dbd4 // A1 = -0.0160960333262415
+DATA z512<>+80(SB)/4, $0xb77460cd // B8 = -1.45660718464996e-05
+DATA z512<>+84(SB)/4, $0xb95fbd29 // B6 = -0.000213374055278905
+DATA z512<>+88(SB)/4, $0xbadc924e // B4 = -0.00168282697438203
+DATA z512<>+92(SB)/4, $0xbbf19bf8 // B2 = -0.00737332916720468
+DATA z512<>+96(SB)/4, $0xbc69b6a7 // B0 = -0.0142647390514189
+DATA z512<>+100(SB)/4, $0x40800000 // FOUR = 4.0
+DATA z512<>+104(SB)/4, $0xc0800000 // MFOUR = -4.0
+GLOBL z512<>(SB), RODATA|NOPTR, $108
 
 // EXP16 replaces Z0 with exp(Z0 - Z14), lane by lane, as expSumBody does; it uses Z1-Z3.
 #define EXP16(X, T1, T2, T3) \
@@ -43,9 +60,15 @@ GLOBL z512<>(SB), RODATA|NOPTR, $44
 	VPADDD       Z13, T1, T1 \
 	VMULPS       T1, T2, X
 
+// TAILMASK sets K1 to the low CX bits (CX < 16), using AX.
+#define TAILMASK \
+	MOVQ  $1, AX \
+	SHLQ  CX, AX \
+	DECQ  AX \
+	KMOVW AX, K1
+
 // func expSumBody512(p *float32, n int, m float32) (sum float32)
-// p[i] = exp(p[i] - m) for i < n (n a positive multiple of 16); returns the sum of the new
-// values.
+// p[i] = exp(p[i] - m) for i < n (n ≥ 0); returns the sum of the new values.
 TEXT ·expSumBody512(SB), NOSPLIT, $0-28
 	MOVQ         p+0(FP), SI
 	MOVQ         n+8(FP), CX
@@ -81,12 +104,23 @@ exp512two: // two independent vectors per iteration
 	JGE     exp512two
 
 exp512one:
-	TESTQ   CX, CX
-	JZ      exp512done
+	CMPQ    CX, $16
+	JLT     exp512tail
 	VMOVUPS (SI), Z0
 	EXP16(Z0, Z1, Z2, Z3)
 	VMOVUPS Z0, (SI)
 	VADDPS  Z0, Z15, Z15
+	ADDQ    $64, SI
+	SUBQ    $16, CX
+
+exp512tail: // the last 1..15 values under a mask
+	TESTQ     CX, CX
+	JZ        exp512done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	EXP16(Z0, Z1, Z2, Z3)
+	VMOVUPS   Z0, K1, (SI)
+	VADDPS    Z0, Z15, K1, Z15
 
 exp512done:
 	VADDPS        Z17, Z15, Z15
@@ -126,5 +160,73 @@ max512done:
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
 	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// GELU16 replaces X with X·½·(1 + erf(X/√2)), lane by lane, as geluBody does; it uses Z1-Z4.
+#define GELU16(X) \
+	VMULPS      Z5, X, Z1 \
+	VMINPS      Z16, Z1, Z1 \
+	VMAXPS      Z17, Z1, Z1 \
+	VMULPS      Z1, Z1, Z2 \
+	VMOVAPS     Z7, Z3 \
+	VFMADD213PS Z8, Z2, Z3 \
+	VFMADD213PS Z9, Z2, Z3 \
+	VFMADD213PS Z10, Z2, Z3 \
+	VFMADD213PS Z11, Z2, Z3 \
+	VFMADD213PS Z12, Z2, Z3 \
+	VFMADD213PS Z13, Z2, Z3 \
+	VMULPS      Z1, Z3, Z3 \
+	VMOVAPS     Z18, Z4 \
+	VFMADD213PS Z14, Z2, Z4 \
+	VFMADD213PS Z15, Z2, Z4 \
+	VFMADD213PS Z19, Z2, Z4 \
+	VFMADD213PS Z20, Z2, Z4 \
+	VDIVPS      Z4, Z3, Z3 \
+	VMULPS      Z6, X, X \
+	VFMADD231PS Z3, X, X
+
+// func geluBody512(p *float32, n int)
+// p[i] = p[i]·½·(1 + erf(p[i]/√2)) for i < n (n ≥ 0).
+TEXT ·geluBody512(SB), NOSPLIT, $0-16
+	MOVQ         p+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS z512<>+44(SB), Z5
+	VBROADCASTSS z512<>+48(SB), Z6
+	VBROADCASTSS z512<>+52(SB), Z7
+	VBROADCASTSS z512<>+56(SB), Z8
+	VBROADCASTSS z512<>+60(SB), Z9
+	VBROADCASTSS z512<>+64(SB), Z10
+	VBROADCASTSS z512<>+68(SB), Z11
+	VBROADCASTSS z512<>+72(SB), Z12
+	VBROADCASTSS z512<>+76(SB), Z13
+	VBROADCASTSS z512<>+80(SB), Z18
+	VBROADCASTSS z512<>+84(SB), Z14
+	VBROADCASTSS z512<>+88(SB), Z15
+	VBROADCASTSS z512<>+92(SB), Z19
+	VBROADCASTSS z512<>+96(SB), Z20
+	VBROADCASTSS z512<>+100(SB), Z16
+	VBROADCASTSS z512<>+104(SB), Z17
+	CMPQ         CX, $16
+	JLT          gelu512tail
+
+gelu512loop:
+	VMOVUPS (SI), Z0
+	GELU16(Z0)
+	VMOVUPS Z0, (SI)
+	ADDQ    $64, SI
+	SUBQ    $16, CX
+	CMPQ    CX, $16
+	JGE     gelu512loop
+
+gelu512tail: // the last 1..15 values under a mask
+	TESTQ     CX, CX
+	JZ        gelu512done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	GELU16(Z0)
+	VMOVUPS   Z0, K1, (SI)
+
+gelu512done:
 	VZEROUPPER
 	RET
