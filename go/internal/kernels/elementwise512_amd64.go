@@ -13,6 +13,17 @@ func maxBody512(p *float32, n int) float32
 //go:noescape
 func geluBody512(p *float32, n int)
 
+//go:noescape
+func addBody512(x, y *float32, n int)
+
+// add512 is addGo on 16 lanes (AVX-512F), the last partial vector under a mask.
+func add512(x, y []float32) {
+	if len(x) > 0 {
+		_ = y[len(x)-1]
+		addBody512(&x[0], &y[0], len(x))
+	}
+}
+
 // gelu512 is geluGo on 16 lanes (AVX-512F), the last partial vector under a mask.
 func gelu512(v []float32) {
 	if len(v) > 0 {

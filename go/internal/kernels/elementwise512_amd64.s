@@ -230,3 +230,35 @@ gelu512tail: // the last 1..15 values under a mask
 gelu512done:
 	VZEROUPPER
 	RET
+
+// func addBody512(x, y *float32, n int)
+// x[i] += y[i] for i < n (n ≥ 0).
+TEXT ·addBody512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	CMPQ CX, $16
+	JLT  add512tail
+
+add512loop:
+	VMOVUPS (SI), Z0
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	CMPQ    CX, $16
+	JGE     add512loop
+
+add512tail: // the last 1..15 values under a mask
+	TESTQ     CX, CX
+	JZ        add512done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DI), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (SI)
+
+add512done:
+	VZEROUPPER
+	RET

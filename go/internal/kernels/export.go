@@ -140,6 +140,18 @@ func (s *Set) ExpNorm(v []float32) float32 { return s.expNorm(v) }
 // Scale multiplies v by f in place.
 func (s *Set) Scale(v []float32, f float32) { s.scale(v, f) }
 
+// Add sets x[i] += y[i] for every i < len(x); y must be at least as long.
+func (s *Set) Add(x, y []float32) {
+	if len(y) < len(x) {
+		panic("kernels: Add: y is shorter than x")
+	}
+	if s.add == nil {
+		addGo(x, y)
+		return
+	}
+	s.add(x, y)
+}
+
 // LayerNorm normalizes x in place: (x-mean)/sqrt(var+eps)·gamma+beta.
 func (s *Set) LayerNorm(x, gamma, beta []float32, eps float32) { s.layerNorm(x, gamma, beta, eps) }
 

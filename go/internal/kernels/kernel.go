@@ -26,6 +26,8 @@ type Set struct {
 	scale   func(v []float32, s float32)
 	// layerNorm normalizes x in place with gain gamma and bias beta.
 	layerNorm func(x, gamma, beta []float32, eps float32)
+	// add sets x[i] += y[i] for i < len(x) (len(y) ≥ len(x)); nil means addGo.
+	add func(x, y []float32)
 }
 
 // archSets, if an architecture's file sets it, returns every kernel set the CPU runs,

@@ -115,3 +115,24 @@ func layerNormGo(x, gamma, beta []float32, eps float32) {
 		x[i] = (v-m)*inv*gamma[i] + beta[i]
 	}
 }
+
+// addGo sets x[i] += y[i] for i < len(x), eight at a time (a plain loop compiled to one
+// scalar add with bounds checks per element took 2.3 cycles each here).
+func addGo(x, y []float32) {
+	y = y[:len(x)]
+	for len(x) >= 8 {
+		x0, y0 := x[:8:8], y[:8:8]
+		x0[0] += y0[0]
+		x0[1] += y0[1]
+		x0[2] += y0[2]
+		x0[3] += y0[3]
+		x0[4] += y0[4]
+		x0[5] += y0[5]
+		x0[6] += y0[6]
+		x0[7] += y0[7]
+		x, y = x[8:], y[8:]
+	}
+	for i := range x {
+		x[i] += y[i]
+	}
+}

@@ -98,6 +98,13 @@ func TestVectorElementwiseMatchesGo(t *testing.T) {
 					require.InDeltaf(t, float64(want[i]), float64(l[i]), 2e-5*math.Max(1, math.Abs(float64(want[i]))), "%s layerNorm n=%d i=%d", ks.name, n, i)
 				}
 			}
+			y := randVec(rng, n)
+			a, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			ks.Add(a, y)
+			for i := range want {
+				want[i] += y[i]
+			}
+			require.Equalf(t, want, a, "%s add n=%d", ks.name, n)
 			e, want := append([]float32(nil), x...), append([]float32(nil), x...)
 			inv, wantInv := ks.expNorm(e), expNormGo(want)
 			require.InDelta(t, float64(wantInv), float64(inv), 3e-6*float64(wantInv), "%s expNorm n=%d", ks.name, n)
