@@ -316,10 +316,24 @@ func (b *Backend) encodeChunk(ctx context.Context, in *backend.Input, spans []se
 	seq := in.Shape.Seq
 	w := b.w
 
-	// Embeddings + LayerNorm.
-	b.pool.Run(len(spans), func(si int, _ *kernels.Scratch) {
-		sp := spans[si]
-		for i, t := range sp.pos {
+	// Embeddings + LayerNorm, in tasks of up to rowsPerTask tokens of one row (a single long
+	// text is several tasks).
+	type piece struct{ span, i0, i1 int }
+	pieces := make([]piece, 0, len(spans)+tokens/rowsPerTask)
+	for si, sp := range spans {
+		for i0 := 0; i0 < len(sp.pos); i0 += rowsPerTask {
+			i1 := i0 + rowsPerTask
+			if i1 > len(sp.pos) {
+				i1 = len(sp.pos)
+			}
+			pieces = append(pieces, piece{si, i0, i1})
+		}
+	}
+	b.pool.Run(len(pieces), func(task int, _ *kernels.Scratch) {
+		pc := pieces[task]
+		sp := spans[pc.span]
+		for i := pc.i0; i < pc.i1; i++ {
+			t := sp.pos[i]
 			src := sp.row*seq + int(t)
 			x := a.x[(sp.start+i)*d : (sp.start+i+1)*d]
 			id := in.IDs[src]
@@ -378,7 +392,7 @@ func (b *Backend) layer(l *layer, a *arena, spans []seqSpan, tokens int) {
 func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 	d := b.cfg.HiddenSize
 	eps := b.eps
-	layerNorm := b.k.LayerNorm
+	add, layerNorm := b.k.Add, b.k.LayerNorm
 	b.pool.Run((tokens+rowsPerTask-1)/rowsPerTask, func(task int, _ *kernels.Scratch) {
 		r1 := (task + 1) * rowsPerTask
 		if r1 > tokens {
@@ -386,10 +400,7 @@ func (b *Backend) addNorm(x, y, g, beta []float32, tokens int) {
 		}
 		for r := task * rowsPerTask; r < r1; r++ {
 			xr := x[r*d : (r+1)*d]
-			yr := y[r*d : (r+1)*d]
-			for c := range xr {
-				xr[c] += yr[c]
-			}
+			add(xr, y[r*d:(r+1)*d])
 			layerNorm(xr, g, beta, eps)
 		}
 	})
