@@ -46,3 +46,25 @@ func TestDescribeMachine(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 }
+
+// TestSamplerMatchesMemStats checks that the runtime/metrics sums behind MemPeak are the
+// runtime.MemStats fields they stand for.
+func TestSamplerMatchesMemStats(t *testing.T) {
+	keep := make([]byte, 32<<20)
+	for i := range keep {
+		keep[i] = 1
+	}
+	s := StartSampler(time.Hour) // one sample at the start, one at Stop
+	p := s.Stop()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	runtime.KeepAlive(keep)
+	near := func(name string, got, want uint64) {
+		if d := int64(got) - int64(want); d < -1<<20 || d > 1<<20 {
+			t.Errorf("%s: sampler %d, MemStats %d", name, got, want)
+		}
+	}
+	near("HeapSys", p.HeapSys, m.HeapSys)
+	near("HeapInuse", p.HeapInuse, m.HeapInuse)
+	near("Sys", p.Sys, m.Sys)
+}
