@@ -16,6 +16,20 @@ func geluBody512(p *float32, n int)
 //go:noescape
 func addBody512(x, y *float32, n int)
 
+//go:noescape
+func layerNormBody512(x, gamma, beta *float32, n int, eps float32)
+
+// layerNorm512 is layerNormVec on 16 lanes (AVX-512F) when len(x) is a multiple of 32 (the
+// encoder's 384 is), layerNormVec otherwise.
+func layerNorm512(x, gamma, beta []float32, eps float32) {
+	n := len(x)
+	if n == 0 || n%32 != 0 || len(gamma) < n || len(beta) < n {
+		layerNormVec(x, gamma, beta, eps)
+		return
+	}
+	layerNormBody512(&x[0], &gamma[0], &beta[0], n, eps)
+}
+
 // add512 is addGo on 16 lanes (AVX-512F), the last partial vector under a mask.
 func add512(x, y []float32) {
 	if len(x) > 0 {

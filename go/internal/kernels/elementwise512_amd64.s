@@ -262,3 +262,80 @@ add512tail: // the last 1..15 values under a mask
 add512done:
 	VZEROUPPER
 	RET
+
+// func layerNormBody512(x, gamma, beta *float32, n int, eps float32)
+// layerNormBody on 16 lanes (n a positive multiple of 32), with two accumulators per sum
+// so that the additions of a 384-wide row do not wait on each other.
+TEXT ·layerNormBody512(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ gamma+8(FP), DI
+	MOVQ beta+16(FP), DX
+	MOVQ n+24(FP), CX
+
+	// mean
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   SI, R8
+	MOVQ   CX, R9
+
+ln512sum:
+	VADDPS (R8), Z0, Z0
+	VADDPS 64(R8), Z1, Z1
+	ADDQ   $128, R8
+	SUBQ   $32, R9
+	JNZ    ln512sum
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	CVTSQ2SS      CX, X2           // n as float32
+	VDIVSS        X2, X0, X0       // mean
+	VBROADCASTSS  X0, Z3
+
+	// variance
+	VXORPS Z0, Z0, Z0
+	VXORPS Z5, Z5, Z5
+	MOVQ   SI, R8
+	MOVQ   CX, R9
+
+ln512var:
+	VMOVUPS     (R8), Z1
+	VMOVUPS     64(R8), Z6
+	VSUBPS      Z3, Z1, Z1
+	VSUBPS      Z3, Z6, Z6
+	VFMADD231PS Z1, Z1, Z0
+	VFMADD231PS Z6, Z6, Z5
+	ADDQ        $128, R8
+	SUBQ        $32, R9
+	JNZ         ln512var
+	VADDPS        Z5, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VDIVSS        X2, X0, X0       // var
+	VADDSS        eps+32(FP), X0, X0
+	VSQRTSS       X0, X0, X0
+	VMOVSS        z512<>+40(SB), X1
+	VDIVSS        X0, X1, X1       // 1/sqrt(var + eps)
+	VBROADCASTSS  X1, Z4
+
+ln512norm:
+	VMOVUPS     (SI), Z1
+	VSUBPS      Z3, Z1, Z1
+	VMULPS      Z4, Z1, Z1
+	VMOVUPS     (DX), Z2
+	VFMADD231PS (DI), Z1, Z2      // (x-mean)·inv·g + b
+	VMOVUPS     Z2, (SI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	ADDQ        $64, DX
+	SUBQ        $16, CX
+	JNZ         ln512norm
+	VZEROUPPER
+	RET

@@ -42,7 +42,7 @@ func amd64Sets() []Set {
 	}
 	avx512 := avx2
 	avx512.name, avx512.wide, avx512.wideBF16 = "avx512", wideAVX512, wideBF16AVX512
-	avx512.expNorm, avx512.softmax, avx512.gelu, avx512.add = expNorm512, softmax512, gelu512, add512
+	avx512.expNorm, avx512.softmax, avx512.gelu, avx512.add, avx512.layerNorm = expNorm512, softmax512, gelu512, add512, layerNorm512
 	if !hasAVX512BF16 {
 		return []Set{avx512, avx2}
 	}

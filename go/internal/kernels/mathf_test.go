@@ -65,7 +65,7 @@ func TestGELU(t *testing.T) {
 func TestVectorElementwiseMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	for _, ks := range allKernels() {
-		for _, n := range []int{1, 7, 8, 9, 16, 24, 31, 48, 63, 128, 513, 1536} {
+		for _, n := range []int{1, 7, 8, 9, 16, 24, 31, 32, 48, 63, 128, 384, 513, 1536} {
 			x := make([]float32, n)
 			for i := range x {
 				x[i] = float32(rng.NormFloat64() * 4)
