@@ -17,6 +17,21 @@ func geluBody512(p *float32, n int)
 func addBody512(x, y *float32, n int)
 
 //go:noescape
+func fillNKPanel512(dst, src *float32, ldb, k, w int)
+
+func init() {
+	if hasAVX512 {
+		fillNKPanel = func(dst, src []float32, ldb, k, w int) {
+			if k < 1 || w < 1 || w > nr || len(dst) < k*nr || len(src) < (w-1)*ldb+k || ldb >= 1<<26 {
+				fillNKPanelGo(dst, src, ldb, k, w)
+				return
+			}
+			fillNKPanel512(&dst[0], &src[0], ldb, k, w)
+		}
+	}
+}
+
+//go:noescape
 func layerNormBody512(x, gamma, beta *float32, n int, eps float32)
 
 // layerNorm512 is layerNormVec on 16 lanes (AVX-512F) when len(x) is a multiple of 32 (the

@@ -339,3 +339,43 @@ ln512norm:
 	JNZ         ln512norm
 	VZEROUPPER
 	RET
+
+DATA iota16<>+0(SB)/8, $0x0000000100000000
+DATA iota16<>+8(SB)/8, $0x0000000300000002
+DATA iota16<>+16(SB)/8, $0x0000000500000004
+DATA iota16<>+24(SB)/8, $0x0000000700000006
+DATA iota16<>+32(SB)/8, $0x0000000900000008
+DATA iota16<>+40(SB)/8, $0x0000000b0000000a
+DATA iota16<>+48(SB)/8, $0x0000000d0000000c
+DATA iota16<>+56(SB)/8, $0x0000000f0000000e
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// func fillNKPanel512(dst, src *float32, ldb, k, w int)
+// dst[kk*16+j] = src[j*ldb+kk] for j < w and 0 for w ≤ j < 16, for kk < k (k ≥ 1,
+// 1 ≤ w ≤ 16, 16·ldb < 2³¹): one packed panel of Packed.FillNK, a column of 16 values
+// gathered per kk.
+TEXT ·fillNKPanel512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         ldb+16(FP), AX
+	MOVQ         w+32(FP), CX
+	MOVQ         $1, BX
+	SHLQ         CX, BX
+	DECQ         BX
+	KMOVW        BX, K2           // the w valid columns
+	MOVQ         k+24(FP), CX
+	VPBROADCASTD AX, Z2
+	VMOVDQU32    iota16<>(SB), Z1
+	VPMULLD      Z2, Z1, Z1       // element offsets j·ldb
+
+fillnkloop:
+	KMOVW      K2, K1             // the gather clears its mask
+	VXORPS     Z0, Z0, Z0
+	VGATHERDPS (SI)(Z1*4), K1, Z0
+	VMOVUPS    Z0, (DI)
+	ADDQ       $4, SI
+	ADDQ       $64, DI
+	DECQ       CX
+	JNZ        fillnkloop
+	VZEROUPPER
+	RET

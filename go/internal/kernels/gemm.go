@@ -64,20 +64,38 @@ func (p *Packed) panel(i int) []float32 { return p.data[i*p.k*nr : (i+1)*p.k*nr]
 
 // FillNK fills p from b, an n×k row-major matrix with row stride ldb (B[j][k] = b[j*ldb+k]).
 func (p *Packed) FillNK(b []float32, ldb int) {
+	if p.k == 0 {
+		return
+	}
+	fill := fillNKPanelGo
+	if fillNKPanel != nil {
+		fill = fillNKPanel
+	}
 	for pi := 0; pi < p.panels; pi++ {
-		dst := p.panel(pi)
-		for j := 0; j < nr; j++ {
-			col := pi*nr + j
-			if col >= p.n {
-				for k := 0; k < p.k; k++ {
-					dst[k*nr+j] = 0
-				}
-				continue
+		w := p.n - pi*nr
+		if w > nr {
+			w = nr
+		}
+		fill(p.panel(pi), b[pi*nr*ldb:], ldb, p.k, w)
+	}
+}
+
+// fillNKPanel, if set (AVX-512), is fillNKPanelGo in assembly: attention packs K with it
+// for every head and sequence.
+var fillNKPanel func(dst, src []float32, ldb, k, w int)
+
+// fillNKPanelGo sets dst[kk*nr+j] = src[j*ldb+kk] for j < w and 0 for w ≤ j < nr, kk < k:
+// one panel of FillNK.
+func fillNKPanelGo(dst, src []float32, ldb, k, w int) {
+	for j := 0; j < nr; j++ {
+		if j >= w {
+			for kk := 0; kk < k; kk++ {
+				dst[kk*nr+j] = 0
 			}
-			row := b[col*ldb : col*ldb+p.k]
-			for k, v := range row {
-				dst[k*nr+j] = v
-			}
+			continue
+		}
+		for kk, v := range src[j*ldb : j*ldb+k] {
+			dst[kk*nr+j] = v
 		}
 	}
 }

@@ -243,3 +243,40 @@ func TestUseBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestFillNK checks the packed layout against B[j][k] = b[j*ldb+k] for partial panels,
+// strides wider than k, and both the assembly (where the CPU has it) and Go forms.
+func TestFillNK(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, tc := range []struct{ n, k, ldb int }{{1, 1, 1}, {16, 32, 32}, {17, 5, 9}, {235, 32, 1152}, {40, 384, 384}} {
+		b := randSlice(rng, (tc.n-1)*tc.ldb+tc.k)
+		for _, useAsm := range []bool{true, false} {
+			if useAsm && fillNKPanel == nil {
+				continue
+			}
+			saved := fillNKPanel
+			if !useAsm {
+				fillNKPanel = nil
+			}
+			p := NewPacked(tc.n, tc.k)
+			for i := range p.data {
+				p.data[i] = float32(math.NaN()) // every value must be written
+			}
+			p.FillNK(b, tc.ldb)
+			fillNKPanel = saved
+			for pi := 0; pi < p.panels; pi++ {
+				for kk := 0; kk < tc.k; kk++ {
+					for j := 0; j < nr; j++ {
+						want := float32(0)
+						if col := pi*nr + j; col < tc.n {
+							want = b[col*tc.ldb+kk]
+						}
+						if got := p.data[pi*tc.k*nr+kk*nr+j]; got != want {
+							t.Fatalf("n=%d k=%d ldb=%d asm=%v: panel %d k %d column %d = %v, want %v", tc.n, tc.k, tc.ldb, useAsm, pi, kk, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
