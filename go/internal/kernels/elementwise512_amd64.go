@@ -2,6 +2,8 @@
 
 package kernels
 
+// The Go halves of the AVX-512 elementwise kernels (their bodies are in elementwise_amd64.s).
+
 import "math"
 
 //go:noescape

@@ -145,10 +145,6 @@ func (s *Set) Add(x, y []float32) {
 	if len(y) < len(x) {
 		panic("kernels: Add: y is shorter than x")
 	}
-	if s.add == nil {
-		addGo(x, y)
-		return
-	}
 	s.add(x, y)
 }
 

@@ -26,7 +26,7 @@ type Set struct {
 	scale   func(v []float32, s float32)
 	// layerNorm normalizes x in place with gain gamma and bias beta.
 	layerNorm func(x, gamma, beta []float32, eps float32)
-	// add sets x[i] += y[i] for i < len(x) (len(y) ≥ len(x)); nil means addGo.
+	// add sets x[i] += y[i] for i < len(x) (len(y) ≥ len(x)).
 	add func(x, y []float32)
 }
 
@@ -34,7 +34,7 @@ type Set struct {
 // fastest first: the tests run each, so the fallbacks of a faster CPU stay tested.
 var archSets func() []Set
 
-var goKernels = Set{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo}
+var goKernels = Set{name: "go", tile: tileGo, gelu: geluGo, softmax: softmaxGo, expNorm: expNormGo, scale: scaleGo, layerNorm: layerNormGo, add: addGo}
 
 // Select returns the fastest kernels the CPU supports, or the portable Go ones when pureGo
 // is set or the CPU lacks AVX2+FMA.

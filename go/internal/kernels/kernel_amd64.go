@@ -36,7 +36,7 @@ func amd64Sets() []Set {
 	if !hasAVX2FMA {
 		return nil
 	}
-	avx2 := Set{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}
+	avx2 := Set{name: "avx2+fma", tile: tileAVX2, tile4: tile4AVX2, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec, add: addGo}
 	if !hasAVX512 {
 		return []Set{avx2}
 	}

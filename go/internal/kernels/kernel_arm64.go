@@ -34,5 +34,5 @@ func tile4NEON(kc int, a []float32, lda int, panel []float32, c []float32, ldc i
 }
 
 func archKernels() (Set, bool) {
-	return Set{name: "neon", tile: tileNEON, tile4: tile4NEON, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec}, true
+	return Set{name: "neon", tile: tileNEON, tile4: tile4NEON, gelu: geluVec, softmax: softmaxVec, expNorm: expNormVec, scale: scaleVec, layerNorm: layerNormVec, add: addGo}, true
 }
